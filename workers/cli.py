@@ -1,0 +1,149 @@
+"""The ``memberflow`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deploy.processes import StackError
+from deploy.stack import LocalStack, apply_stack_env
+
+app = typer.Typer(help="memberflow: member-service workflows on Kafka, Temporal and PostgreSQL.")
+stack_app = typer.Typer(help="The local stack: Kafka, Temporal (+ Web UI), PostgreSQL.")
+run_app = typer.Typer(help="Run memberflow processes.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(run_app, name="run")
+
+console = Console()
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("MEMBERFLOW_STATE_DIR", ".state"))
+
+
+@stack_app.command("up")
+def stack_up(
+    headless: Annotated[bool, typer.Option(help="Temporal without its Web UI.")] = False,
+) -> None:
+    """Start Kafka, Temporal and PostgreSQL (idempotent) and create the topics."""
+    stack = LocalStack(_state_dir(), ui=not headless)
+    try:
+        with console.status("starting PostgreSQL, Temporal and Kafka..."):
+            state = stack.up()
+    except StackError as exc:
+        console.print(f"[red]stack up failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    apply_stack_env(_state_dir())
+    from workers.kafka_client import ensure_topics
+    from workers.settings import Settings
+
+    settings = Settings()
+    asyncio.run(ensure_topics(settings.kafka, settings.topics.all_topics()))
+    _print_status(stack, as_json=False)
+    console.print("\nEnvironment for other shells:")
+    for key, value in state.env().items():
+        print(f"  export {key}={value}")
+
+
+@stack_app.command("down")
+def stack_down(
+    purge: Annotated[bool, typer.Option(help="Also delete the servers' data.")] = False,
+) -> None:
+    """Stop every server of the local stack."""
+    stopped = LocalStack(_state_dir()).down(purge=purge)
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@stack_app.command("status")
+def stack_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """One line per server: name, address, running or not."""
+    _print_status(LocalStack(_state_dir()), as_json=as_json)
+
+
+def _print_status(stack: LocalStack, *, as_json: bool) -> None:
+    rows = stack.status()
+    if as_json:
+        print(json.dumps({row["name"]: row for row in rows}))
+        return
+    if not rows:
+        print("no local stack recorded (memberflow stack up)")
+        return
+    for row in rows:
+        state = "running" if row["running"] else "stopped"
+        print(
+            f"{row['name']:<12} {row['address']:<22} {state:<8} pid={row['pid']} "
+            f"rss={row['rss_mb']}MB start={row['start_seconds']}s"
+        )
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    apply_stack_env(_state_dir())
+    from workers.settings import Settings
+
+    return Settings()
+
+
+@run_app.command("worker")
+def run_worker() -> None:
+    """The Temporal worker: workflows and activities."""
+    from workers.runtime import run_worker as main
+
+    _run(main(_settings()))
+
+
+@run_app.command("bridge")
+def run_bridge() -> None:
+    """The Kafka → Temporal bridge."""
+    from workers.runtime import run_bridge as main
+
+    _run(main(_settings()))
+
+
+@run_app.command("api")
+def run_api() -> None:
+    """The employee desk HTTP API."""
+    from workers.runtime import run_api as main
+
+    _run(main(_settings()))
+
+
+@run_app.command("all")
+def run_all() -> None:
+    """Bridge, worker and API in one process."""
+    from workers.runtime import run_all as main
+
+    _run(main(_settings()))
+
+
+def _run(coro) -> None:  # type: ignore[no-untyped-def]
+    try:
+        asyncio.run(coro)
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # The Temporal client's native threads can crash interpreter shutdown (sdk-python#300).
+        os._exit(code)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+__all__ = ["Table", "app", "main"]

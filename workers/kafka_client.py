@@ -1,0 +1,118 @@
+"""Kafka connection options and the idempotent event publisher used by activities."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from pydantic import BaseModel
+
+from contracts.cloudevents import CloudEvent
+from workers.settings import KafkaSettings
+
+
+def connection_options(settings: KafkaSettings) -> dict[str, Any]:
+    """aiokafka keyword arguments for bootstrap servers, TLS and SASL."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol in {"SSL", "SASL_SSL"}:
+        context = ssl.create_default_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+        )
+        if settings.ssl_certfile:
+            context.load_cert_chain(
+                str(settings.ssl_certfile),
+                str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+            )
+        options["ssl_context"] = context
+    if settings.sasl_mechanism:
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = (
+            settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        )
+    return options
+
+
+async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
+    """Create any missing topic with the configured partition count (replication 1 locally)."""
+    admin = AIOKafkaAdminClient(**connection_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, settings.topic_partitions, 1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass  # another process created it between list and create
+    finally:
+        await admin.close()
+
+
+def encode_event(event: CloudEvent) -> bytes:
+    """Structured-mode JSON bytes of an event."""
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+class EventPublisher:
+    """Publishes CloudEvents with the idempotent producer (acks=all, no retry duplicates).
+
+    An activity retry is a new send, so each record also carries an ``idempotency-key`` header
+    (and the event id, which consumers de-duplicate on) derived from the business step.
+    """
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._producer = AIOKafkaProducer(
+            **connection_options(settings),
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+
+    async def start(self) -> None:
+        """Connect the producer."""
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        """Flush and close the producer."""
+        await self._producer.stop()
+
+    async def publish(self, topic: str, key: str, event: CloudEvent) -> None:
+        """Send one event and wait for the broker's acknowledgement."""
+        await self._producer.send_and_wait(
+            topic,
+            value=encode_event(event),
+            key=key.encode(),
+            headers=[
+                ("idempotency-key", event.id.encode()),
+                ("content-type", b"application/cloudevents+json"),
+            ],
+        )
+
+    async def publish_many(self, topic: str, items: list[tuple[str, CloudEvent]]) -> None:
+        """Send a batch of (key, event) and wait for all acknowledgements."""
+        futures = [
+            await self._producer.send(
+                topic,
+                value=encode_event(event),
+                key=key.encode(),
+                headers=[("idempotency-key", event.id.encode())],
+            )
+            for key, event in items
+        ]
+        for future in futures:
+            await future
+
+
+def model_json(model: BaseModel) -> dict[str, Any]:
+    """JSON-compatible dict of a model."""
+    result: dict[str, Any] = json.loads(model.model_dump_json())
+    return result
