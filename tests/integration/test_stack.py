@@ -1,0 +1,82 @@
+"""The local stack: real servers up, reachable, reported, and gone after ``down``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+
+from contracts.search_attributes import SEARCH_ATTRIBUTES
+from deploy.processes import pid_alive, port_open
+
+pytestmark = pytest.mark.integration
+async_test = pytest.mark.asyncio(loop_scope="session")
+
+
+@async_test
+async def test_kafka_answers_a_metadata_round_trip(server_env: dict[str, str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=server_env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"])
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+        assert len(cluster["brokers"]) == 1
+    finally:
+        await admin.close()
+
+
+@async_test
+async def test_temporal_has_the_search_attributes(temporal_client: Client) -> None:
+    response = await temporal_client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=temporal_client.namespace)
+    )
+    for name in SEARCH_ATTRIBUTES:
+        assert name in response.custom_attributes
+
+
+@async_test
+async def test_postgres_accepts_the_application_role(server_env: dict[str, str]) -> None:
+    url = server_env["MEMBERFLOW_DATABASE_URL"].replace("+asyncpg", "")
+    connection = await asyncpg.connect(url)
+    try:
+        assert await connection.fetchval("SELECT current_user") == "memberflow"
+    finally:
+        await connection.close()
+
+
+def _cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MEMBERFLOW_STATE_DIR": str(state_dir)}
+    memberflow = Path(sys.executable).parent / "memberflow"
+    return subprocess.run(
+        [str(memberflow), *args], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def test_cli_stack_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
+    up = _cli(tmp_path, "stack", "up", "--headless")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        status = _cli(tmp_path, "stack", "status")
+        lines = status.stdout.strip().splitlines()
+        assert [line.split()[0] for line in lines] == ["kafka", "temporal", "postgres"]
+        for line in lines:
+            assert line.split()[1].startswith("127.0.0.1:")
+            assert "running" in line
+        as_json = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)
+        pids = [row["pid"] for row in as_json.values()]
+        addresses = [row["address"] for row in as_json.values()]
+    finally:
+        down = _cli(tmp_path, "stack", "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    for pid in pids:
+        assert not pid_alive(pid), f"pid {pid} still running after stack down"
+    for address in addresses:
+        host, port = address.split(":")
+        assert not port_open(host, int(port))

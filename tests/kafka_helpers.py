@@ -1,0 +1,110 @@
+"""Publishing raw records to, and reading records from, the real broker in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.messages import CONTACT_SUBMITTED
+
+
+@dataclass
+class Record:
+    """A record read back from a topic."""
+
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    partition: int
+    offset: int
+
+    def json(self) -> dict[str, Any]:
+        """The value as JSON."""
+        result: dict[str, Any] = json.loads(self.value)
+        return result
+
+
+async def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
+    """Send (key, value) records in order and wait for every acknowledgement."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in items:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Record]:
+    """Read ``count`` records from the start of ``topic`` (fewer if ``timeout`` runs out)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(records) < count and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                for m in messages:
+                    records.append(
+                        Record(
+                            key=m.key,
+                            value=m.value,
+                            headers={k: v.decode() for k, v in m.headers},
+                            partition=m.partition,
+                            offset=m.offset,
+                        )
+                    )
+    finally:
+        await consumer.stop()
+    return records
+
+
+def contact_event(
+    request_id: str | None = None,
+    member_id: str = "1001",
+    department: str | None = "LOANS",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A valid ``cu.contact.submitted.v1`` CloudEvent."""
+    request_id = request_id or f"req-{uuid.uuid4().hex[:12]}"
+    now = datetime.now(UTC).isoformat()
+    data: dict[str, Any] = {
+        "request_id": request_id,
+        "member_id": member_id,
+        "channel": "online",
+        "subject": "Question about my loan",
+        "message": "Could someone call me about my car loan payoff?",
+        "submitted_at": now,
+    }
+    if department:
+        data["department"] = department
+    data.update(overrides)
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{request_id}",
+        "source": "/channels/its-me-247",
+        "type": CONTACT_SUBMITTED,
+        "time": now,
+        "datacontenttype": "application/json",
+        "subject": member_id,
+        "data": data,
+    }
+
+
+def encoded(event: dict[str, Any]) -> bytes:
+    """JSON bytes of an event."""
+    return json.dumps(event).encode()

@@ -1,0 +1,182 @@
+"""Process entry points: the Temporal worker, the Kafka bridge, the HTTP API, or all three."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from contracts.config import OpsConfig
+from contracts.contact import PrivateContactsOptions
+from workers.bridge.app import BridgeDeps, build_broker
+from workers.kafka_client import EventPublisher, ensure_topics
+from workers.ops_config import load_ops_config
+from workers.settings import Settings
+from workers.temporal_client import connect
+
+log = logging.getLogger("memberflow")
+
+
+@dataclass
+class Services:
+    """Connections shared by the parts running in one process."""
+
+    settings: Settings
+    ops: OpsConfig
+    temporal: Client
+    publisher: EventPublisher
+    session_factory: object
+
+
+def contact_options(ops: OpsConfig) -> PrivateContactsOptions:
+    """The Private Contacts options a new request is worked under."""
+    pc = ops.private_contacts
+    return PrivateContactsOptions(
+        replies_allowed=pc.replies_allowed,
+        copy_to_tracker=pc.copy_to_tracker,
+        tracker_type=pc.tracker_type,
+        memo_type=pc.memo_type,
+        claim_timeout_seconds=int(pc.claim_timeout.total_seconds()),
+    )
+
+
+@asynccontextmanager
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """Connect to Temporal, Kafka and PostgreSQL (migrating the schema) for one process."""
+    from workers.store.db import create_engine, session_factory
+    from workers.store.migrate import upgrade
+
+    ops = load_ops_config(settings.config_file)
+    await upgrade(settings.database.url)
+    await ensure_topics(settings.kafka, settings.topics.all_topics())
+    engine = create_engine(settings.database.url)
+    publisher = EventPublisher(settings.kafka)
+    await publisher.start()
+    try:
+        from workers.store.employees import sync_employees_from_config
+
+        factory = session_factory(engine)
+        await sync_employees_from_config(factory, ops)
+        temporal = await connect(settings.temporal)
+        yield Services(settings, ops, temporal, publisher, factory)
+    finally:
+        await publisher.stop()
+        await engine.dispose()
+
+
+def build_worker(svc: Services) -> Worker:
+    """A worker with every workflow and activity of memberflow."""
+    from workers.activities.contact import ContactActivities
+    from workers.activities.followups import FollowUpActivities
+    from workflows.contact_request import ContactRequestWorkflow
+    from workflows.follow_up import FollowUpWorkflow
+
+    contact = ContactActivities(svc.session_factory, svc.publisher, svc.settings.topics, svc.ops)  # type: ignore[arg-type]
+    followups = FollowUpActivities(svc.session_factory, svc.publisher, svc.settings.topics, svc.ops)  # type: ignore[arg-type]
+    return Worker(
+        svc.temporal,
+        task_queue=svc.settings.temporal.task_queue,
+        workflows=[ContactRequestWorkflow, FollowUpWorkflow],
+        activities=[*contact.all(), *followups.all()],
+    )
+
+
+def build_bridge_deps(svc: Services) -> BridgeDeps:
+    """The bridge's view of the configuration and Temporal."""
+    return BridgeDeps(
+        temporal=svc.temporal,
+        task_queue=svc.settings.temporal.task_queue,
+        topics=svc.settings.topics,
+        departments={d.code for d in svc.ops.departments},
+        contact_options=contact_options(svc.ops),
+    )
+
+
+async def _until_stopped(*tasks: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await asyncio.gather(*(task(stop) for task in tasks))
+
+
+async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
+    worker = build_worker(svc)
+    async with worker:
+        log.info("worker polling task queue %s", svc.settings.temporal.task_queue)
+        await stop.wait()
+
+
+async def _bridge_task(svc: Services, stop: asyncio.Event) -> None:
+    deps = build_bridge_deps(svc)
+    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps)
+    await broker.start()
+    log.info("bridge consuming %s", ", ".join(svc.settings.topics.inbound()))
+    try:
+        await stop.wait()
+    finally:
+        await broker.stop()
+
+
+async def _api_task(svc: Services, stop: asyncio.Event) -> None:
+    import uvicorn
+
+    from workers.api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(svc), host=svc.settings.api_host, port=svc.settings.api_port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serve = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serve
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    log.info("memberflow starting: %s", settings.describe())
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the Temporal worker until SIGINT/SIGTERM."""
+    _configure_logging(settings)
+    async with services(settings) as svc:
+        await _until_stopped(lambda stop: _worker_task(svc, stop))
+
+
+async def run_bridge(settings: Settings) -> None:
+    """Run the Kafka bridge until SIGINT/SIGTERM."""
+    _configure_logging(settings)
+    async with services(settings) as svc:
+        await _until_stopped(lambda stop: _bridge_task(svc, stop))
+
+
+async def run_api(settings: Settings) -> None:
+    """Serve the HTTP API until SIGINT/SIGTERM."""
+    _configure_logging(settings)
+    async with services(settings) as svc:
+        await _until_stopped(lambda stop: _api_task(svc, stop))
+
+
+async def run_all(settings: Settings) -> None:
+    """Bridge, worker and API in one process."""
+    _configure_logging(settings)
+    async with services(settings) as svc:
+        await _until_stopped(
+            lambda stop: _worker_task(svc, stop),
+            lambda stop: _bridge_task(svc, stop),
+            lambda stop: _api_task(svc, stop),
+        )
+
+
+__all__ = ["AsyncExitStack", "Services", "run_all", "run_api", "run_bridge", "run_worker", "services"]
