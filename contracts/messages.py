@@ -29,7 +29,9 @@ _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 def _valid_phone(value: str) -> str:
     if _NANP.match(value) or _E164.match(value):
         return value
-    raise ValueError("callback_phone must be a 10-digit NANP number or E.164 (+ and up to 15 digits)")
+    raise ValueError(
+        "callback_phone must be a 10-digit NANP number or E.164 (+ and up to 15 digits)"
+    )
 
 
 class ContactSubmitted(BaseModel):

@@ -35,7 +35,15 @@ def ensure_jars(libs_dir: Path) -> bool:
         raise StackError("Maven (mvn) is needed to fetch the Kafka broker: apt-get install maven")
     libs_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.libs={libs_dir}", "dependency:copy-dependencies"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            f"-Dkafka.libs={libs_dir}",
+            "dependency:copy-dependencies",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -100,7 +108,9 @@ class KafkaBroker:
     def _java(self, *args: str) -> list[str]:
         java = shutil.which("java")
         if java is None:
-            raise StackError("Java 17 is needed to run Kafka: apt-get install openjdk-17-jre-headless")
+            raise StackError(
+                "Java 17 is needed to run Kafka: apt-get install openjdk-17-jre-headless"
+            )
         return [
             java,
             f"-Xmx{self.heap}",
@@ -119,13 +129,17 @@ class KafkaBroker:
         config = self._config()
         if not (self.home / "data" / "meta.properties").exists():
             formatted = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(config)),
+                self._java(
+                    "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(config)
+                ),
                 capture_output=True,
                 text=True,
                 check=False,
             )
             if formatted.returncode != 0:
-                raise StackError(f"kafka storage format failed:\n{formatted.stdout}{formatted.stderr}")
+                raise StackError(
+                    f"kafka storage format failed:\n{formatted.stdout}{formatted.stderr}"
+                )
         pid = spawn(self._java("kafka.Kafka", str(config)), self.log_file)
         # The broker opens its client port only once it can serve, so a TCP connect is a
         # sound readiness check (INFRA.md).

@@ -20,7 +20,9 @@ app = typer.Typer(help="memberflow: member-service workflows on Kafka, Temporal 
 stack_app = typer.Typer(help="The local stack: Kafka, Temporal (+ Web UI), PostgreSQL.")
 run_app = typer.Typer(help="Run memberflow processes.")
 app.add_typer(stack_app, name="stack")
+employees_app = typer.Typer(help="Employees and their API tokens.")
 app.add_typer(run_app, name="run")
+app.add_typer(employees_app, name="employees")
 
 console = Console()
 
@@ -123,6 +125,38 @@ def run_all() -> None:
     from workers.runtime import run_all as main
 
     _run(main(_settings()))
+
+
+@employees_app.command("add")
+def employees_add(
+    employee_id: Annotated[str, typer.Argument(help="Short employee id, e.g. SR")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    role: Annotated[str, typer.Option(help="employee or supervisor")] = "employee",
+    supervisor: Annotated[str | None, typer.Option(help="The employee's supervisor id")] = None,
+) -> None:
+    """Create (or update) an employee and print a new bearer token on the last line."""
+    from workers.store.errors import StoreError
+
+    async def add() -> str:
+        from workers.store.db import create_engine, session_factory
+        from workers.store.employees import add_employee
+        from workers.store.migrate import upgrade
+
+        settings = _settings()
+        await upgrade(settings.database.url)
+        engine = create_engine(settings.database.url, pool_size=1)
+        try:
+            return await add_employee(session_factory(engine), employee_id, name, role, supervisor)
+        finally:
+            await engine.dispose()
+
+    try:
+        token = asyncio.run(add())
+    except StoreError as exc:
+        console.print(f"[red]cannot add {employee_id}:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print(f"employee {employee_id} ({role}) added; bearer token (shown once):")
+    print(token)
 
 
 def _run(coro) -> None:  # type: ignore[no-untyped-def]

@@ -179,4 +179,12 @@ async def run_all(settings: Settings) -> None:
         )
 
 
-__all__ = ["AsyncExitStack", "Services", "run_all", "run_api", "run_bridge", "run_worker", "services"]
+__all__ = [
+    "AsyncExitStack",
+    "Services",
+    "run_all",
+    "run_api",
+    "run_bridge",
+    "run_worker",
+    "services",
+]

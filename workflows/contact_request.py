@@ -34,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Store and Kafka writes retry until they succeed; each is idempotent by its key.
 WRITE_TIMEOUT = timedelta(seconds=30)
-WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+WRITE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 CONFLICT = "Conflict"
 FORBIDDEN = "Forbidden"
 
@@ -87,8 +89,10 @@ class ContactRequestWorkflow:
                 try:
                     # A durable timer: the claim lapses even if every worker restarts.
                     await workflow.wait_condition(
-                        lambda: self._view.state is not RequestState.CLAIMED
-                        or self._view.claimed_by != claimed_by,
+                        lambda: (
+                            self._view.state is not RequestState.CLAIMED
+                            or self._view.claimed_by != claimed_by
+                        ),
                         timeout=max(remaining, timedelta(seconds=0)),
                     )
                 except TimeoutError:
@@ -229,7 +233,9 @@ class ContactRequestWorkflow:
             start_to_close_timeout=WRITE_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        result = ReplyResult(request_id=request_id, state=RequestState.REPLIED, message_id=message_id)
+        result = ReplyResult(
+            request_id=request_id, state=RequestState.REPLIED, message_id=message_id
+        )
         copy = reply.copy_to_tracker and self._start.options.copy_to_tracker
         if not copy and reply.follow_up is None:
             return result

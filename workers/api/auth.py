@@ -31,12 +31,16 @@ async def current_employee(
 ) -> Caller:
     """The caller, or 401 when the token is missing or unknown."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise HTTPException(401, detail="missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, detail="missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     from workers.store.employees import employee_for_token
 
     employee = await employee_for_token(request.app.state.sessions, credentials.credentials)
     if employee is None:
-        raise HTTPException(401, detail="invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, detail="invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return Caller(
         employee_id=employee.id,
         name=employee.name,

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from contracts.contact import ContactRequestInput, PrivateContactsOptions
 from contracts.topics import Topics
 from workers.bridge.dead_letters import dead_letter
-from workers.bridge.intake import Rejected, parse_assignment, parse_contact
+from workers.bridge.intake import Rejected, parse_contact
 from workers.bridge.starter import TemporalUnavailable, start_contact_request
 from workers.kafka_client import connection_options
 from workers.settings import KafkaSettings
@@ -54,7 +54,9 @@ async def acknowledge(message: KafkaMessage) -> None:
     await message.ack()
 
 
-def build_broker(settings: KafkaSettings, topics: Topics, deps: Callable[[], BridgeDeps]) -> KafkaBroker:
+def build_broker(
+    settings: KafkaSettings, topics: Topics, deps: Callable[[], BridgeDeps]
+) -> KafkaBroker:
     """A broker with the bridge's subscribers; ``deps`` is read at message time."""
     options = connection_options(settings)
     broker = KafkaBroker(
@@ -81,7 +83,12 @@ def build_broker(settings: KafkaSettings, topics: Topics, deps: Callable[[], Bri
             )
             await dead_letter(broker, record, topics.dlq(record.topic), rejected.reason)
         except TemporalUnavailable:
-            log.error("Temporal unavailable; %s[%d]@%d will be read again", record.topic, record.partition, record.offset)
+            log.error(
+                "Temporal unavailable; %s[%d]@%d will be read again",
+                record.topic,
+                record.partition,
+                record.offset,
+            )
             await message.nack()
             return
         await acknowledge(message)

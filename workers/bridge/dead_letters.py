@@ -10,7 +10,7 @@ from aiokafka.structs import ConsumerRecord
 class RawPublisher(Protocol):
     """Anything that can publish raw bytes with headers (the FastStream broker does)."""
 
-    async def publish(  # noqa: D102 - protocol
+    async def publish(
         self,
         message: bytes,
         topic: str = "",

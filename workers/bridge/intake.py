@@ -12,7 +12,12 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from contracts.cloudevents import CloudEvent
-from contracts.messages import CONTACT_SUBMITTED, FOLLOWUP_ASSIGNED, ContactSubmitted, FollowUpAssigned
+from contracts.messages import (
+    CONTACT_SUBMITTED,
+    FOLLOWUP_ASSIGNED,
+    ContactSubmitted,
+    FollowUpAssigned,
+)
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
@@ -55,7 +60,9 @@ def parse_envelope(value: bytes | None) -> CloudEvent:
     except UnicodeDecodeError:
         raise Rejected("value is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise Rejected(f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise Rejected(
+            f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not isinstance(raw, dict):
         raise Rejected("value is JSON but not an object (a CloudEvent is a JSON object)")
     try:
@@ -86,7 +93,9 @@ def parse_contact(value: bytes | None, departments: set[str]) -> Accepted[Contac
     department = accepted.data.department
     if department is not None and department not in departments:
         known = ", ".join(sorted(departments))
-        raise Rejected(f"invalid {CONTACT_SUBMITTED} data: department {department!r} is not one of {known}")
+        raise Rejected(
+            f"invalid {CONTACT_SUBMITTED} data: department {department!r} is not one of {known}"
+        )
     return accepted
 
 

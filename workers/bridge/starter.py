@@ -59,7 +59,9 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")
 
 
-async def start_contact_request(client: Client, task_queue: str, start: ContactRequestInput) -> bool:
+async def start_contact_request(
+    client: Client, task_queue: str, start: ContactRequestInput
+) -> bool:
     """Start the request's workflow unless it exists already.
 
     Returns:

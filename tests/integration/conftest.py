@@ -1,0 +1,72 @@
+"""Running memberflow's own processes (worker, bridge, API) inside the test session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest_asyncio
+
+from contracts.topics import Topics
+from tests.conftest import unique_topics
+from workers.runtime import Services, _api_task, _bridge_task, _worker_task, services
+from workers.settings import Settings
+
+
+@dataclass
+class RunningApp:
+    """Settings and connections of an in-process memberflow."""
+
+    settings: Settings
+    services: Services
+
+    @property
+    def bootstrap(self) -> str:
+        """Kafka bootstrap servers."""
+        return self.settings.kafka.bootstrap_servers
+
+    @property
+    def topics(self) -> Topics:
+        """This app's (unique) topics."""
+        return self.settings.topics
+
+
+@asynccontextmanager
+async def running_app(
+    base: Settings,
+    *,
+    postgres_url: str,
+    parts: tuple[str, ...] = ("worker", "bridge"),
+    topics: Topics | None = None,
+    api_port: int | None = None,
+) -> AsyncIterator[RunningApp]:
+    """Start the chosen parts against the real servers; stop them on exit."""
+    settings = base.model_copy(
+        update={
+            "topics": topics or unique_topics("it"),
+            "database": base.database.model_copy(update={"url": postgres_url}),
+            "api_port": api_port or base.api_port,
+        }
+    )
+    async with services(settings) as svc:
+        stop = asyncio.Event()
+        runners: dict[str, Callable[[Services, asyncio.Event], object]] = {
+            "worker": _worker_task,
+            "bridge": _bridge_task,
+            "api": _api_task,
+        }
+        tasks = [asyncio.create_task(runners[p](svc, stop)) for p in parts]  # type: ignore[arg-type]
+        try:
+            yield RunningApp(settings, svc)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(base_settings: Settings, postgres_url: str) -> AsyncIterator[RunningApp]:
+    """Worker + bridge on fresh topics."""
+    async with running_app(base_settings, postgres_url=postgres_url) as running:
+        yield running

@@ -1,0 +1,78 @@
+"""Row -> record conversions and small helpers shared by the store modules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workers.store.models import ConversationRow, FollowUpRow
+from workers.store.records import ConversationRecord, FollowUpRecord, FollowUpStatus
+
+# Ids derived from idempotency keys: a retried write computes the same id.
+_IDS = uuid.UUID("6d656d62-6572-666c-6f77-000000000001")
+
+
+def derived_id(kind: str, key: str) -> str:
+    """A stable id for the row written under ``key``."""
+    return str(uuid.uuid5(_IDS, f"{kind}:{key}"))
+
+
+def today_utc(today: date | None) -> date:
+    """``today`` or the current UTC date."""
+    return today if today is not None else datetime.now(UTC).date()
+
+
+async def advisory_lock(session: AsyncSession, name: str) -> None:
+    """Hold a transaction-scoped advisory lock named ``name`` until commit or rollback."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+    )
+
+
+def follow_up_status(row: FollowUpRow, today: date) -> FollowUpStatus:
+    """Overdue is derived, never stored: outstanding with a due date before today."""
+    if row.status == "completed":
+        return "completed"
+    return "overdue" if row.due_on < today else "outstanding"
+
+
+def follow_up_record(row: FollowUpRow, today: date) -> FollowUpRecord:
+    """The record of a follow-up row as of ``today``."""
+    return FollowUpRecord(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        member_id=row.member_id,
+        tracker_id=row.tracker_id,
+        assignee_employee_id=row.assignee_employee_id,
+        assigned_by=row.assigned_by,
+        due_on=row.due_on,
+        status=follow_up_status(row, today),
+        completed_at=row.completed_at,
+        completed_by=row.completed_by,
+        created_at=row.created_at,
+        parent_follow_up_id=row.parent_follow_up_id,
+        thread_id=row.thread_id,
+    )
+
+
+def conversation_record(
+    row: ConversationRow, follow_ups: list[FollowUpRecord] | None = None
+) -> ConversationRecord:
+    """The record of a conversation row."""
+    return ConversationRecord(
+        id=row.id,
+        tracker_id=row.tracker_id,
+        seq=row.seq,
+        created_at=row.created_at,
+        employee_id=row.employee_id,
+        memo_type=row.memo_type,
+        need_group=row.need_group,
+        task=row.task,
+        text=row.text,
+        thread_id=row.thread_id,
+        follow_ups=follow_ups or [],
+    )
+
