@@ -8,12 +8,13 @@ import hashlib
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
 import pytest_asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,9 +68,9 @@ def key(name: str) -> str:
     return f"{name}-{random.getrandbits(48):012x}"
 
 
-async def count(sessions: Sessions, query: object) -> int:
+async def count(sessions: Sessions, query: Select[int]) -> int:
     async with sessions() as session:
-        return int(await session.scalar(query) or 0)  # type: ignore[call-overload]
+        return int(await session.scalar(query) or 0)
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -125,30 +126,23 @@ async def test_database_refuses_update_and_delete_of_conversations(
 
 async def test_same_key_twice_writes_one_conversation(sessions: Sessions, ops: OpsConfig) -> None:
     member, idem = new_member(), key("idem")
-    args = {
-        "member_id": member,
-        "tracker_type": "XX",
-        "memo_type": "PP",
-        "employee_id": "JD",
-        "text": "Promised to pay 200 on the 5th.",
-        "idempotency_key": idem,
-    }
-    first = await trackers.append_conversation(sessions, ops, **args)  # type: ignore[arg-type]
-    again = await trackers.append_conversation(sessions, ops, **args)  # type: ignore[arg-type]
-    assert first == again
-    assert (
-        await count(
-            sessions,
-            select(func.count()).where(ConversationRow.idempotency_key == idem),
-        )
-        == 1
+    append = partial(
+        trackers.append_conversation,
+        sessions,
+        ops,
+        member_id=member,
+        tracker_type="XX",
+        memo_type="PP",
+        employee_id="JD",
+        idempotency_key=idem,
     )
+    first = await append(text="Promised to pay 200 on the 5th.")
+    again = await append(text="Promised to pay 200 on the 5th.")
+    assert first == again
+    query = select(func.count()).where(ConversationRow.idempotency_key == idem)
+    assert await count(sessions, query) == 1
     with pytest.raises(IdempotencyKeyReusedError):
-        await trackers.append_conversation(
-            sessions,
-            ops,
-            **{**args, "text": "Something else entirely."},  # type: ignore[arg-type]
-        )
+        await append(text="Something else entirely.")
 
 
 async def test_concurrent_appends_create_one_single_per_member_tracker(
@@ -232,22 +226,18 @@ async def test_single_type_keeps_one_tracker_even_when_a_new_one_is_asked(
     sessions: Sessions, ops: OpsConfig
 ) -> None:
     member = new_member()
-    common = {"member_id": member, "employee_id": "SR", "tracker_type": "AT", "memo_type": "CW"}
-    a = await trackers.append_conversation(
+    append = partial(
+        trackers.append_conversation,
         sessions,
         ops,
-        text="Code word verified.",
-        idempotency_key=key("a"),
-        **common,  # type: ignore[arg-type]
+        member_id=member,
+        employee_id="SR",
+        tracker_type="AT",
+        memo_type="CW",
     )
-    b = await trackers.append_conversation(
-        sessions,
-        ops,
-        text="Code word changed.",
-        idempotency_key=key("b"),
-        new_tracker=True,
-        account_suffix="001",
-        **common,  # type: ignore[arg-type]
+    a = await append(text="Code word verified.", idempotency_key=key("a"))
+    b = await append(
+        text="Code word changed.", idempotency_key=key("b"), new_tracker=True, account_suffix="001"
     )
     assert a.tracker_id == b.tracker_id
 
@@ -256,21 +246,22 @@ async def test_other_types_append_to_existing_tracker_unless_new_one_asked(
     sessions: Sessions, ops: OpsConfig
 ) -> None:
     member = new_member()
-    common = {"member_id": member, "employee_id": "SR", "tracker_type": "MS", "memo_type": "MS"}
-    a = await trackers.append_conversation(
-        sessions, ops, text="one", idempotency_key=key("m1"), **common  # type: ignore[arg-type]
-    )
-    b = await trackers.append_conversation(
-        sessions, ops, text="two", idempotency_key=key("m2"), **common  # type: ignore[arg-type]
-    )
-    c = await trackers.append_conversation(
+    append = partial(
+        trackers.append_conversation,
         sessions,
         ops,
+        member_id=member,
+        employee_id="SR",
+        tracker_type="MS",
+        memo_type="MS",
+    )
+    a = await append(text="one", idempotency_key=key("m1"))
+    b = await append(text="two", idempotency_key=key("m2"))
+    c = await append(
         text="new incident",
         idempotency_key=key("m3"),
         new_tracker=True,
         description="Disputed card charge",
-        **common,  # type: ignore[arg-type]
     )
     assert a.tracker_id == b.tracker_id != c.tracker_id
     found = await trackers.member_trackers(sessions, member)
@@ -311,29 +302,23 @@ async def test_configured_rules_refuse_bad_notes_and_write_nothing(
     sessions: Sessions, ops: OpsConfig
 ) -> None:
     member = new_member()
-    base = {"member_id": member, "employee_id": "SR", "text": "x", "idempotency_key": key("bad")}
-    with pytest.raises(MemoTypeMismatchError, match="memo type PP does not belong"):
-        await trackers.append_conversation(
-            sessions, ops, tracker_type="MS", memo_type="PP", **base  # type: ignore[arg-type]
-        )
-    with pytest.raises(UnknownTrackerTypeError):
-        await trackers.append_conversation(
-            sessions, ops, tracker_type="ZZ", memo_type="MS", **base  # type: ignore[arg-type]
-        )
-    with pytest.raises(CrossSalesRequiredError):
-        await trackers.append_conversation(
-            sessions, ops, tracker_type="ST", memo_type="SL", **base  # type: ignore[arg-type]
-        )
-    assert await trackers.member_trackers(sessions, member) == []
-    ref = await trackers.append_conversation(
+    append = partial(
+        trackers.append_conversation,
         sessions,
         ops,
-        tracker_type="ST",
-        memo_type="SL",
-        need_group="BORROW",
-        task="CCAPP",
-        **base,  # type: ignore[arg-type]
+        member_id=member,
+        employee_id="SR",
+        text="x",
+        idempotency_key=key("bad"),
     )
+    with pytest.raises(MemoTypeMismatchError, match="memo type PP does not belong"):
+        await append(tracker_type="MS", memo_type="PP")
+    with pytest.raises(UnknownTrackerTypeError):
+        await append(tracker_type="ZZ", memo_type="MS")
+    with pytest.raises(CrossSalesRequiredError):
+        await append(tracker_type="ST", memo_type="SL")
+    assert await trackers.member_trackers(sessions, member) == []
+    ref = await append(tracker_type="ST", memo_type="SL", need_group="BORROW", task="CCAPP")
     conversation = await trackers.get_conversation(sessions, ref.conversation_id)
     assert conversation is not None and conversation.task == "CCAPP"
 
@@ -456,7 +441,10 @@ async def test_overdue_is_derived_from_the_due_date(sessions: Sessions, ops: Ops
     )
     assert [f.id for f in overdue] == [ids["late"]]
     outstanding = await followups.list_follow_ups(sessions, member_id=member, today=TODAY)
-    assert {f.id: f.status for f in outstanding} == {ids["late"]: "overdue", ids["due"]: "outstanding"}
+    assert {f.id: f.status for f in outstanding} == {
+        ids["late"]: "overdue",
+        ids["due"]: "outstanding",
+    }
     # The day before, nothing was overdue: the status is computed, not stored.
     earlier = await followups.list_follow_ups(
         sessions, member_id=member, status="overdue", today=TODAY - timedelta(days=1)
@@ -496,7 +484,11 @@ async def test_reassignment_history_and_thread(sessions: Sessions, ops: OpsConfi
     )
     with pytest.raises(UnknownEmployeeError):
         await followups.reassign_follow_up(
-            sessions, first.id, to_employee_id="GHOST", by_employee_id="MG", idempotency_key=key("g")
+            sessions,
+            first.id,
+            to_employee_id="GHOST",
+            by_employee_id="MG",
+            idempotency_key=key("g"),
         )
     with pytest.raises(ConflictError, match="already assigned"):
         await followups.reassign_follow_up(
@@ -630,10 +622,21 @@ async def test_employee_rules(sessions: Sessions, ops: OpsConfig) -> None:
     jd = await employees.get_employee(sessions, "JD")
     assert jd is not None and jd.supervisor_id == "MG" and jd.name == "John Doe"
     assert await employees.get_employee(sessions, "NEWBIE") is None
-    # Re-syncing keeps tokens and changes nothing else.
-    token = await employees.add_employee(sessions, "SR", "Sarah Reed", "employee", "MG")
-    assert await employees.sync_employees_from_config(sessions, ops) == 3
-    assert await employees.employee_for_token(sessions, token) is not None
+    # Syncing the configuration updates names and supervisors but keeps issued tokens. (Own ids,
+    # so tokens other tests issued for the shipped employees in this database stay valid.)
+    boss, clerk = f"B{random.getrandbits(20):05x}", f"C{random.getrandbits(20):05x}"
+    token = await employees.add_employee(sessions, clerk, "Old Name", "employee")
+    data = ops.model_dump()
+    for department in data["departments"]:
+        department["default_assignee"] = None
+    data["employees"] = [
+        {"id": clerk, "name": "New Name", "role": "employee", "supervisor_id": boss},
+        {"id": boss, "name": "The Boss", "role": "supervisor"},
+    ]
+    assert await employees.sync_employees_from_config(sessions, OpsConfig.model_validate(data)) == 2
+    synced = await employees.employee_for_token(sessions, token)
+    assert synced is not None
+    assert (synced.id, synced.name, synced.supervisor_id) == (clerk, "New Name", boss)
 
 
 # --- Contact Us read model and secure messages ------------------------------------------------
@@ -687,9 +690,10 @@ async def test_contact_queue_read_model(sessions: Sessions) -> None:
     later = now + timedelta(minutes=31)
     queued = await contacts.list_contact_requests(sessions, member_id=member, now=later)
     assert early.request_id in [r.request_id for r in queued]
-    assert await contacts.list_contact_requests(
-        sessions, state="claimed", member_id=member, now=later
-    ) == []
+    assert (
+        await contacts.list_contact_requests(sessions, state="claimed", member_id=member, now=later)
+        == []
+    )
 
     replied = await contacts.set_contact_state(
         sessions, early.request_id, "replied", at=now + timedelta(minutes=5), claimed_by="SR"
@@ -719,19 +723,21 @@ async def test_secure_messages_one_per_request(sessions: Sessions) -> None:
     request = submitted(member, 40)
     await contacts.upsert_contact_request(sessions, request)
     sent = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-    fields = {
-        "member_id": member,
-        "request_id": request.request_id,
-        "subject": f"RE: {request.subject}",
-        "body": "John will call you today.",
-        "sent_by_employee_id": "SR",
-        "sent_at": sent,
-    }
-    first = await contacts.store_secure_message(sessions, message_id=f"msg-{request.request_id}", **fields)  # type: ignore[arg-type]
-    again = await contacts.store_secure_message(sessions, message_id=f"msg-{request.request_id}", **fields)  # type: ignore[arg-type]
+    store = partial(
+        contacts.store_secure_message,
+        sessions,
+        member_id=member,
+        request_id=request.request_id,
+        subject=f"RE: {request.subject}",
+        body="John will call you today.",
+        sent_by_employee_id="SR",
+        sent_at=sent,
+    )
+    first = await store(message_id=f"msg-{request.request_id}")
+    again = await store(message_id=f"msg-{request.request_id}")
     assert first == again
     with pytest.raises(ConflictError):
-        await contacts.store_secure_message(sessions, message_id="msg-other", **fields)  # type: ignore[arg-type]
+        await store(message_id="msg-other")
     inbox = await contacts.member_messages(sessions, member)
     assert [m.message_id for m in inbox] == [first.message_id]
     assert inbox[0].subject == "RE: Question 40"

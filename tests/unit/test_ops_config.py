@@ -179,14 +179,14 @@ def test_several_problems_reported_together(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
-    with pytest.raises(ConfigError, match="absent.yaml: cannot read"):
+    with pytest.raises(ConfigError, match=r"absent\.yaml: cannot read"):
         load_ops_config(path)
 
 
 def test_not_yaml(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("departments: [unclosed", encoding="utf-8")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML"):
         load_ops_config(path)
 
 

@@ -75,4 +75,3 @@ def conversation_record(
         thread_id=row.thread_id,
         follow_ups=follow_ups or [],
     )
-

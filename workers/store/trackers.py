@@ -93,7 +93,7 @@ async def _existing(
     ).first()
     if found is None:
         return None
-    conversation, tracker = found.tuple()
+    conversation, tracker = found
     same = (
         tracker.member_id == member_id
         and tracker.tracker_type == tracker_type
