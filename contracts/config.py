@@ -12,6 +12,8 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -213,6 +215,8 @@ def _duplicate_problems(name: str, keys: list[tuple[str, str]]) -> list[str]:
 class OpsConfig(_Strict):
     """The whole, cross-checked operations configuration."""
 
+    # The credit union's time zone: due dates, "overdue" and "today" are judged in it.
+    time_zone: str = "America/Detroit"
     departments: list[Department] = Field(default_factory=default_departments)
     tracker_types: list[TrackerType] = Field(default_factory=default_tracker_types)
     memo_types: list[MemoType] = Field(default_factory=default_memo_types)
@@ -223,6 +227,10 @@ class OpsConfig(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> OpsConfig:
         problems: list[str] = []
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"time_zone: {self.time_zone!r} is not an IANA time zone")
         for name, keys in (
             ("departments", [(d.code, d.code) for d in self.departments]),
             ("tracker_types", [(t.code, t.code) for t in self.tracker_types]),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from deploy.processes import StackError
 from deploy.stack import LocalStack, apply_stack_env
+from workers.settings import Settings
 
 app = typer.Typer(help="memberflow: member-service workflows on Kafka, Temporal and PostgreSQL.")
 stack_app = typer.Typer(help="The local stack: Kafka, Temporal (+ Web UI), PostgreSQL.")
@@ -45,7 +48,6 @@ def stack_up(
         raise typer.Exit(1) from exc
     apply_stack_env(_state_dir())
     from workers.kafka_client import ensure_topics
-    from workers.settings import Settings
 
     settings = Settings()
     asyncio.run(ensure_topics(settings.kafka, settings.topics.all_topics()))
@@ -88,10 +90,8 @@ def _print_status(stack: LocalStack, *, as_json: bool) -> None:
         )
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     apply_stack_env(_state_dir())
-    from workers.settings import Settings
-
     return Settings()
 
 
@@ -159,11 +159,9 @@ def employees_add(
     print(token)
 
 
-def _run(coro) -> None:  # type: ignore[no-untyped-def]
-    try:
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)
-    except KeyboardInterrupt:
-        pass
 
 
 def main() -> None:

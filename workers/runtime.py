@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from concurrent.futures import ThreadPoolExecutor
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -18,6 +20,7 @@ from workers.bridge.app import BridgeDeps, build_broker
 from workers.kafka_client import EventPublisher, ensure_topics
 from workers.ops_config import load_ops_config
 from workers.settings import Settings
+from workers.store.db import Sessions
 from workers.temporal_client import connect
 
 log = logging.getLogger("memberflow")
@@ -31,7 +34,7 @@ class Services:
     ops: OpsConfig
     temporal: Client
     publisher: EventPublisher
-    session_factory: object
+    session_factory: Sessions
 
 
 def contact_options(ops: OpsConfig) -> PrivateContactsOptions:
@@ -72,29 +75,42 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 def build_worker(svc: Services) -> Worker:
     """A worker with every workflow and activity of memberflow."""
+    from workers.activities.assignments import AssignmentActivities
     from workers.activities.contact import ContactActivities
     from workers.activities.followups import FollowUpActivities
     from workflows.contact_request import ContactRequestWorkflow
     from workflows.follow_up import FollowUpWorkflow
+    from workflows.follow_up_assignment import FollowUpAssignmentWorkflow
 
-    contact = ContactActivities(svc.session_factory, svc.publisher, svc.settings.topics, svc.ops)  # type: ignore[arg-type]
-    followups = FollowUpActivities(svc.session_factory, svc.publisher, svc.settings.topics, svc.ops)  # type: ignore[arg-type]
+    sessions, publisher, topics = svc.session_factory, svc.publisher, svc.settings.topics
+    activities = [
+        *ContactActivities(sessions, publisher, topics, svc.ops).all(),
+        *FollowUpActivities(sessions, publisher, topics, svc.ops).all(),
+        *AssignmentActivities(sessions, svc.ops).all(),
+    ]
     return Worker(
         svc.temporal,
         task_queue=svc.settings.temporal.task_queue,
-        workflows=[ContactRequestWorkflow, FollowUpWorkflow],
-        activities=[*contact.all(), *followups.all()],
+        workflows=[ContactRequestWorkflow, FollowUpWorkflow, FollowUpAssignmentWorkflow],
+        activities=activities,
+        # Sync tier activities (polars) run in threads; async ones share the event loop.
+        activity_executor=ThreadPoolExecutor(max_workers=4),
     )
 
 
 def build_bridge_deps(svc: Services) -> BridgeDeps:
     """The bridge's view of the configuration and Temporal."""
+    from workers.bridge.assignments import make_assignment_starter
+
     return BridgeDeps(
         temporal=svc.temporal,
         task_queue=svc.settings.temporal.task_queue,
         topics=svc.settings.topics,
         departments={d.code for d in svc.ops.departments},
         contact_options=contact_options(svc.ops),
+        start_assignment=make_assignment_starter(
+            svc.temporal, svc.settings.temporal.task_queue, svc.ops, svc.session_factory
+        ),
     )
 
 
@@ -125,15 +141,12 @@ async def _bridge_task(svc: Services, stop: asyncio.Event) -> None:
 
 
 async def _api_task(svc: Services, stop: asyncio.Event) -> None:
-    import uvicorn
-
     from workers.api.app import create_app
+    from workers.api.server import EmbeddedServer, server_config
 
-    config = uvicorn.Config(
-        create_app(svc), host=svc.settings.api_host, port=svc.settings.api_port, log_level="warning"
+    server = EmbeddedServer(
+        server_config(create_app(svc), svc.settings.api_host, svc.settings.api_port)
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     serve = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True

@@ -28,6 +28,17 @@ from workers.store.db import Sessions
 SOURCE = "/memberflow/private-contacts"
 
 
+def policy_snapshot(ops: OpsConfig) -> FollowUpPolicySnapshot:
+    """The follow-up policy in force now, frozen into a new follow-up's input."""
+    policy = ops.follow_ups
+    return FollowUpPolicySnapshot(
+        reminder_on_due_date=policy.remind_on_due_date,
+        overdue_after_days=policy.overdue_escalation_days,
+        escalate_to_supervisor=policy.escalate_to_supervisor,
+        time_zone=ops.time_zone,
+    )
+
+
 def conversation_text(start: ContactRequestInput, reply_body: str, employee_id: str) -> str:
     """Request and reply as one Tracker conversation (the member's words, then ours)."""
     request = start.request
@@ -155,7 +166,6 @@ class ContactActivities:
             assigned_by=request.assigned_by,
             due_on=request.follow_up.due_on,
         )
-        policy = self._ops.follow_ups
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=request.member_id,
@@ -165,9 +175,6 @@ class ContactActivities:
             assigned_by=request.assigned_by,
             due_on=record.due_on,
             summary=request.follow_up.note or "Private Contact reply needs a follow-up",
-            policy=FollowUpPolicySnapshot(
-                reminder_on_due_date=policy.remind_on_due_date,
-                overdue_after_days=policy.overdue_escalation_days,
-                escalate_to_supervisor=policy.escalate_to_supervisor,
-            ),
+            policy=policy_snapshot(self._ops),
+            memo_type=self._ops.private_contacts.memo_type,
         )

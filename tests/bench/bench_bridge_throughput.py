@@ -1,0 +1,119 @@
+"""Kafka → workflow-started throughput of the bridge, against raw ``start_workflow`` calls.
+
+Run: ``.venv/bin/python -m tests.bench.bench_bridge_throughput --requests 2000``
+
+Both figures come from the same Temporal server in the same run; the ratio is what matters
+(the dev server's SQLite store bounds both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+
+from temporalio.client import Client
+
+from contracts.contact import ContactRequestInput
+from contracts.messages import ContactSubmitted
+from tests.bench.servers import bench_servers
+from tests.conftest import unique_topics
+from tests.kafka_helpers import contact_event, encoded, produce
+from workers.bridge import app as bridge_app
+from workers.bridge.app import BridgeDeps, build_broker
+from workers.bridge.starter import start_contact_request
+from workers.kafka_client import ensure_topics
+from workers.settings import KafkaSettings, TemporalSettings
+from workers.temporal_client import connect
+
+
+async def raw_rate(client: Client, task_queue: str, count: int, concurrency: int) -> float:
+    """Workflow starts per second issued straight at Temporal by ``concurrency`` callers."""
+    events = [contact_event() for _ in range(count)]
+    inputs = [
+        ContactRequestInput(event_id=e["id"], request=ContactSubmitted.model_validate(e["data"]))
+        for e in events
+    ]
+    queue: asyncio.Queue[ContactRequestInput] = asyncio.Queue()
+    for item in inputs:
+        queue.put_nowait(item)
+
+    async def caller() -> None:
+        while not queue.empty():
+            await start_contact_request(client, task_queue, queue.get_nowait())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+async def bridge_rate(
+    client: Client, task_queue: str, kafka: KafkaSettings, count: int
+) -> float:
+    """Records per second the bridge turns into started workflows (publish excluded)."""
+    topics = unique_topics("bench")
+    await ensure_topics(kafka, topics.all_topics())
+    records = []
+    for i in range(count):
+        member = str(100000 + i)
+        records.append((member.encode(), encoded(contact_event(member_id=member))))
+    await produce(kafka.bootstrap_servers, topics.contact_requests, records)
+
+    done = asyncio.Event()
+    processed = 0
+
+    async def counting_ack(message: object) -> None:
+        nonlocal processed
+        await REAL_ACK(message)  # type: ignore[arg-type]
+        processed += 1
+        if processed >= count:
+            done.set()
+
+    bridge_app.acknowledge = counting_ack  # type: ignore[assignment]
+    deps = BridgeDeps(
+        temporal=client,
+        task_queue=task_queue,
+        topics=topics,
+        departments={"LOANS", "DEPOSITS", "CARDS", "GENERAL"},
+        contact_options=ContactRequestInput.model_fields["options"].default_factory(),  # type: ignore[misc]
+    )
+    settings = kafka.model_copy(update={"bridge_group_id": f"bench-{uuid.uuid4().hex[:6]}"})
+    broker = build_broker(settings, topics, lambda: deps)
+    started = time.perf_counter()
+    await broker.start()
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    await broker.stop()
+    return count / elapsed
+
+
+REAL_ACK = bridge_app.acknowledge
+
+
+async def main(count: int) -> None:
+    """Measure and print both rates and their ratio."""
+    with bench_servers() as env:
+        kafka = KafkaSettings(bootstrap_servers=env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"])
+        temporal = TemporalSettings(address=env["MEMBERFLOW_TEMPORAL_ADDRESS"])
+        client = await connect(temporal)
+        task_queue = f"bench-{uuid.uuid4().hex[:6]}"  # no worker: this measures starts only
+        workers = kafka.bridge_max_workers
+        await raw_rate(client, task_queue, 200, workers)  # warm-up
+        raw_same = await raw_rate(client, task_queue, count, workers)
+        raw_wide = await raw_rate(client, task_queue, count, 32)
+        bridge = await bridge_rate(client, task_queue, kafka, count)
+        print(f"requests: {count}, bridge consumers: {workers}, partitions: {kafka.topic_partitions}")
+        print(f"raw start_workflow, {workers} concurrent callers: {raw_same:8.1f} starts/s")
+        print(f"raw start_workflow, 32 concurrent callers: {raw_wide:8.1f} starts/s")
+        print(f"bridge (Kafka -> workflow started, committed): {bridge:8.1f} records/s")
+        print(f"ratio bridge / raw ({workers} callers): {bridge / raw_same:.2f}  (goal >= 0.8)")
+        print(f"ratio bridge / raw (32 callers): {bridge / raw_wide:.2f}")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    asyncio.run(main(parser.parse_args().requests))

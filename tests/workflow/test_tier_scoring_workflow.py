@@ -1,0 +1,166 @@
+"""``TierScoringWorkflow`` orchestration on the time-skipping server, with fake activities.
+
+The fakes are registered under the real activity names and count every call, so the tests read
+exactly which shard ran how often: a failed shard is retried alone, finished shards never run
+again, and a validation failure stops the run before anything is recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from contracts.tier_runs import (
+    FailureInput,
+    FinishInput,
+    PrepareInput,
+    PrepareResult,
+    PublishInput,
+    PublishResult,
+    ShardFiles,
+    ShardInput,
+    ShardResult,
+    TierRunReport,
+    TierScoringInput,
+)
+from workers.tiers.runs import build_report
+from workflows.tier_scoring import TierScoringWorkflow, period_before
+
+pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
+
+
+class FakeTierActivities:
+    """Same activity names as ``TierActivities``; records calls, fails where told."""
+
+    def __init__(self, *, shards: int = 4, fail_shard_once: int | None = None) -> None:
+        self.calls: Counter[str] = Counter()
+        self.shards = shards
+        self.fail_shard_once = fail_shard_once
+        self.failures: list[str] = []
+        self.invalid: str | None = None
+
+    def all(self) -> list[Any]:
+        return [self.prepare, self.score_shard, self.publish_changes, self.finish, self.failure]
+
+    @activity.defn(name="prepare")
+    async def prepare(self, start: PrepareInput) -> PrepareResult:
+        self.calls["prepare"] += 1
+        if self.invalid:
+            raise ApplicationError(self.invalid, type="ExtractError", non_retryable=True)
+        return PrepareResult(
+            period=start.period,
+            program_name="test",
+            members=100 * self.shards,
+            work_folder="/nowhere",
+            shards=[ShardFiles(index=i, folder=f"/s{i}", members=100) for i in range(self.shards)],
+            previous_period="2026-09",
+            previous_members=0,
+            seconds=0.1,
+        )
+
+    @activity.defn(name="score_shard")
+    async def score_shard(self, shard: ShardInput) -> ShardResult:
+        index = shard.shard.index
+        self.calls[f"score-{index}"] += 1
+        if index == self.fail_shard_once and activity.info().attempt == 1:
+            activity.heartbeat(1, 50)  # half the shard stored before the "crash"
+            raise RuntimeError("worker lost mid-shard")
+        resumed = int(activity.info().heartbeat_details[0]) if activity.info().heartbeat_details else 0
+        return ShardResult(
+            index=index,
+            members_scored=100,
+            members_changed=10,
+            rows_written=100,
+            counts_by_level={"BRZ": 60, "SLV": 40},
+            movement={"none": {"BRZ": 60, "SLV": 40}},
+            resumed_from_chunk=resumed,
+        )
+
+    @activity.defn(name="publish_changes")
+    async def publish_changes(self, publish: PublishInput) -> PublishResult:
+        self.calls[f"publish-{publish.shard.index}"] += 1
+        return PublishResult(index=publish.shard.index, published=10, seconds=0.01)
+
+    @activity.defn(name="finish")
+    async def finish(self, finish: FinishInput) -> TierRunReport:
+        self.calls["finish"] += 1
+        return build_report(finish)
+
+    @activity.defn(name="record_failure")
+    async def failure(self, failure: FailureInput) -> None:
+        self.calls["record_failure"] += 1
+        self.failures.append(failure.message)
+
+
+async def _run(
+    env: WorkflowEnvironment, fakes: FakeTierActivities, start: TierScoringInput
+) -> TierRunReport:
+    queue = f"tiers-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[TierScoringWorkflow],
+        activities=fakes.all(),
+    ):
+        return await env.client.execute_workflow(
+            TierScoringWorkflow.run,
+            start,
+            id=f"tier-scoring-{start.period}-{uuid.uuid4().hex[:6]}",
+            task_queue=queue,
+        )
+
+
+async def test_every_shard_scored_and_published_once(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities(shards=4)
+    report = await _run(time_skipping_env, fakes, TierScoringInput(period="2026-10"))
+    assert report.members_scored == 400
+    assert report.members_published == 40
+    assert report.counts_by_level == {"BRZ": 240, "SLV": 160}
+    assert report.movement == {"none": {"BRZ": 240, "SLV": 160}}
+    assert {"prepare", "finish"} <= set(fakes.calls)
+    assert all(fakes.calls[f"score-{i}"] == 1 for i in range(4))
+    assert all(fakes.calls[f"publish-{i}"] == 1 for i in range(4))
+
+
+async def test_failed_shard_retried_alone_and_resumes_from_heartbeat(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities(shards=3, fail_shard_once=1)
+    report = await _run(time_skipping_env, fakes, TierScoringInput(period="2026-11"))
+    assert fakes.calls["score-1"] == 2
+    assert fakes.calls["score-0"] == fakes.calls["score-2"] == 1
+    assert fakes.calls["prepare"] == 1
+    assert report.members_scored == 300
+
+
+async def test_invalid_extract_fails_without_recording(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities()
+    fakes.invalid = "members.parquet: column member_id: row 3: duplicate member_id '17'"
+    with pytest.raises(WorkflowFailureError) as failure:
+        await _run(time_skipping_env, fakes, TierScoringInput(period="2026-12"))
+    cause = failure.value.cause
+    assert cause is not None and "duplicate member_id" in str(cause.cause)
+    assert fakes.calls["prepare"] == 1  # non-retryable: not attempted again
+    assert not any(k.startswith("score") for k in fakes.calls)
+    assert fakes.calls["record_failure"] == 0
+
+
+def test_period_before_uses_the_program_time_zone() -> None:
+    # 02:00 on 1 Dec in Detroit is 07:00 UTC on 1 Dec: November is scored.
+    assert period_before(datetime(2026, 12, 1, 7, 0, tzinfo=UTC), "America/Detroit") == "2026-11"
+    # 02:00 on 1 Jan in Auckland is still 31 Dec in UTC: December is scored, not November.
+    assert period_before(datetime(2026, 12, 31, 13, 0, tzinfo=UTC), "Pacific/Auckland") == "2026-12"
+    assert period_before(datetime(2027, 1, 1, 7, 0, tzinfo=UTC), "America/Detroit") == "2026-12"

@@ -1,0 +1,1 @@
+"""Temporal activities: everything a workflow does that touches the outside world."""

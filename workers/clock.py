@@ -1,0 +1,16 @@
+"""The credit union's local calendar: what "today" and "overdue" mean for its staff."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from contracts.config import OpsConfig
+
+DEFAULT_TIME_ZONE = "America/Detroit"
+
+
+def local_today(ops: OpsConfig | None = None, now: datetime | None = None) -> date:
+    """Today's date in the credit union's time zone."""
+    zone = ZoneInfo(ops.time_zone if ops is not None else DEFAULT_TIME_ZONE)
+    return (now or datetime.now(zone)).astimezone(zone).date()

@@ -1,0 +1,54 @@
+"""``FollowUpAssignmentWorkflow``: a follow-up assigned by another system, written and started."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from contracts.assignments import AssignmentInput, AssignmentResult, OpenAssignment
+from contracts.followups import FollowUpInput
+
+with workflow.unsafe.imports_passed_through():
+    from workers.activities.assignments import AssignmentActivities
+    from workflows.follow_up import FollowUpWorkflow
+
+WRITE_TIMEOUT = timedelta(seconds=30)
+WRITE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    # A configuration or employee problem found after intake will not heal by retrying.
+    non_retryable_error_types=["InvalidTrackerWrite", "UnknownEmployee"],
+)
+
+
+@workflow.defn
+class FollowUpAssignmentWorkflow:
+    """Conversation under the given Tracker and memo type, then a ``FollowUpWorkflow``."""
+
+    @workflow.run
+    async def run(self, start: AssignmentInput) -> AssignmentResult:
+        """Write the note, open the follow-up, hand it to its own workflow."""
+        # The follow-up id derives from the workflow's deterministic uuid: a retried activity
+        # or a replayed task reuses it, so the follow-up is opened once.
+        follow_up_id = str(workflow.uuid4())
+        follow_up: FollowUpInput = await workflow.execute_activity_method(
+            AssignmentActivities.open_assignment,
+            OpenAssignment(assignment=start.assignment, follow_up_id=follow_up_id),
+            start_to_close_timeout=WRITE_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        # ABANDON: the follow-up outlives this short intake workflow by days.
+        await workflow.start_child_workflow(
+            FollowUpWorkflow.run,
+            follow_up,
+            id=f"follow-up-{follow_up_id}",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        return AssignmentResult(
+            assignment_id=start.assignment.assignment_id,
+            tracker_id=follow_up.tracker_id,
+            conversation_id=follow_up.conversation_id,
+            follow_up_id=follow_up_id,
+        )
