@@ -203,7 +203,8 @@ class FollowUpWorkflow:
             text = f"Follow-up completed by {action.employee_id}."
             if action.note:
                 text += f"\n{action.note}"
-            await self._complete(action.employee_id, key, self._note(action.employee_id, text, key))
+            note = self._note(action.employee_id, text, f"{key}/note")
+            await self._complete(action.employee_id, key, note)
             return self.view()
 
     @complete.validator

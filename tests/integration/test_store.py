@@ -77,10 +77,11 @@ async def count(sessions: Sessions, query: Select[int]) -> int:
 
 
 async def test_migrations_applied_and_rerunnable(postgres_url: str, engine: AsyncEngine) -> None:
-    assert await current_revision(postgres_url) == head_revision() == "0001"
+    assert await current_revision(postgres_url) == head_revision()
+    assert head_revision() is not None
     # Several processes migrate at start-up at once: all must succeed and change nothing.
     await asyncio.gather(*(upgrade(postgres_url) for _ in range(3)))
-    assert await current_revision(postgres_url) == "0001"
+    assert await current_revision(postgres_url) == head_revision()
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

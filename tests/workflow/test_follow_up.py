@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from contracts.followups import (
     AddNoteInput,
@@ -87,7 +88,9 @@ class FakeFollowUpActivities:
 
     def notices_of(self, notice_type: str) -> list[tuple[str, str]]:
         """(recipient, follow-up id) of each notice of a type, in order."""
-        return [(n.employee_id, n.follow_up_id) for n in self.notices if n.notice_type == notice_type]
+        return [
+            (n.employee_id, n.follow_up_id) for n in self.notices if n.notice_type == notice_type
+        ]
 
     @activity.defn
     async def notify_follow_up_employee(self, notice: EmployeeNotice) -> None:
@@ -209,6 +212,12 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
         yield Harness(env, fake, task_queue)
 
 
+async def replays_cleanly(handle: WorkflowHandle[Any, Any]) -> None:
+    """The recorded history replays without non-determinism (the code is deterministic)."""
+    replayer = Replayer(workflows=[FollowUpWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())
+
+
 def refusal(exc_info: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | None:
     """The error type an Update was refused with."""
     cause = exc_info.value.cause
@@ -230,7 +239,11 @@ async def test_assigned_notice_sent_at_start(time_skipping_env: WorkflowEnvironm
         assert notice.assigned_by == "TELLER1"
         assert notice.event_id == f"follow-up-{follow_up_id}/assigned/E1"
         view = await handle.query(FollowUpWorkflow.view)
-        assert (view.status, view.overdue, view.assignee_employee_id) == ("outstanding", False, "E1")
+        assert (view.status, view.overdue, view.assignee_employee_id) == (
+            "outstanding",
+            False,
+            "E1",
+        )
 
         attributes = (await handle.describe()).typed_search_attributes
         assert attributes.get(ASSIGNEE_ID) == "E1"
@@ -279,6 +292,7 @@ async def test_days_pass_due_reminder_then_overdue_to_assignee_and_supervisor(
         assert (view.status, view.completed_by, view.overdue) == ("completed", "S1", False)
         await handle.result()
         assert len(h.fake.notices_of(FOLLOWUP_DUE_NOTICE)) == 1
+        await replays_cleanly(handle)
 
 
 async def test_overdue_without_supervisor_goes_to_the_assignee_only(
@@ -388,6 +402,7 @@ async def test_reassign_notifies_new_assignee_and_keeps_history(
         await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E2"))
         result = await handle.result()
         assert (result.assignee_employee_id, result.reassignments) == ("E2", 1)
+        await replays_cleanly(handle)
 
 
 async def test_reassign_to_unknown_employee_changes_nothing(
@@ -411,7 +426,8 @@ async def test_reassign_to_unknown_employee_changes_nothing(
         # Reassigning to the current assignee is refused by the validator.
         with pytest.raises(WorkflowUpdateFailedError) as same:
             await handle.execute_update(
-                FollowUpWorkflow.reassign, ReassignInput(employee_id="E1", assignee_employee_id="E1")
+                FollowUpWorkflow.reassign,
+                ReassignInput(employee_id="E1", assignee_employee_id="E1"),
             )
         assert refusal(same) == "Conflict"
 
@@ -482,6 +498,8 @@ async def test_add_note_with_next_follow_up_completes_and_starts_the_next(
 
         await child.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E2"))
         assert (await child.result()).completed_by == "E2"
+        await replays_cleanly(handle)
+        await replays_cleanly(child)
 
 
 async def test_add_note_with_next_follow_up_to_unknown_employee_writes_nothing(
