@@ -179,7 +179,14 @@ class FollowUpWorkflow:
         await self._notify(FOLLOWUP_OVERDUE_NOTICE, recipients, self._key("overdue"))
         text = f"Follow-up overdue (due {self._start.due_on.isoformat()}, {self._assignee})"
         text += f"; escalated to supervisor {supervisor}." if len(recipients) > 1 else "."
-        await self._append_note(self._note(SYSTEM_EMPLOYEE, text, self._key("overdue/note")))
+        try:
+            await self._append_note(self._note(SYSTEM_EMPLOYEE, text, self._key("overdue/note")))
+        except ApplicationError as refused:
+            # The notices went out; a Tracker that refuses the audit note (purged, say) must
+            # not fail the follow-up itself.
+            workflow.logger.warning(
+                "follow-up %s: overdue note refused (%s)", self._start.follow_up_id, refused.type
+            )
         workflow.logger.info("follow-up %s overdue, escalated", self._start.follow_up_id)
 
     # --- Updates ------------------------------------------------------------------------------

@@ -1,0 +1,219 @@
+"""The desk API's rules on real servers: tokens, conflicts, permissions, invalid input."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from deploy.processes import free_port
+from tests.integration.conftest import RunningApp, running_app
+from tests.kafka_helpers import consume, contact_event, encoded, produce
+from workers.desk_client import DeskClient, DeskError
+from workers.settings import Settings
+from workers.store.employees import add_employee
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[dict[str, Any]]:
+    """The API with three employees (SR, JD under supervisor MG) and their clients."""
+    port = free_port()
+    async with running_app(
+        base_settings, postgres_url=postgres_url, parts=("worker", "bridge", "api"), api_port=port
+    ) as app:
+        sessions = app.services.session_factory
+        base = f"http://127.0.0.1:{port}"
+        tokens = {
+            "MG": await add_employee(sessions, "MG", "Maria", "supervisor"),
+            "SR": await add_employee(sessions, "SR", "Sarah", "employee", "MG"),
+            "JD": await add_employee(sessions, "JD", "John", "employee", "MG"),
+        }
+        clients = {who: DeskClient(base, token) for who, token in tokens.items()}
+        yield {"app": app, "base": base, "tokens": tokens, **clients}
+        for client in clients.values():
+            await client.close()
+
+
+async def submitted(app: RunningApp, desk: DeskClient, **overrides: Any) -> str:
+    event = contact_event(**overrides)
+    request_id: str = event["data"]["request_id"]
+    await produce(app.bootstrap, app.topics.contact_requests, [(b"m", encoded(event))])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
+        try:
+            await desk.request(request_id)
+            return request_id
+        except DeskError:
+            await asyncio.sleep(0.2)
+    raise AssertionError("request never reached the queue")
+
+
+async def test_missing_or_invalid_token_is_401(desk: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=desk["base"]) as http:
+        missing = await http.get("/api/v1/contact-requests")
+        invalid = await http.get(
+            "/api/v1/contact-requests", headers={"Authorization": "Bearer nope"}
+        )
+    assert missing.status_code == 401 and missing.json()["detail"] == "missing bearer token"
+    assert invalid.status_code == 401 and invalid.json()["detail"] == "invalid bearer token"
+
+
+async def test_openapi_document_is_served(desk: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=desk["base"]) as http:
+        document = (await http.get("/openapi.json")).json()
+    assert "/api/v1/contact-requests/{request_id}/reply" in document["paths"]
+    assert "/api/v1/follow-ups/{follow_up_id}/complete" in document["paths"]
+
+
+async def test_unknown_request_is_404(desk: dict[str, Any]) -> None:
+    with pytest.raises(DeskError) as caught:
+        await desk["SR"].claim("no-such-request")
+    assert caught.value.status == 404
+    assert "not found" in caught.value.detail
+
+
+async def test_two_employees_claiming_at_once_exactly_one_wins(desk: dict[str, Any]) -> None:
+    request_id = await submitted(desk["app"], desk["SR"])
+    results = await asyncio.gather(
+        desk["SR"].claim(request_id), desk["JD"].claim(request_id), return_exceptions=True
+    )
+    winners = [r for r in results if isinstance(r, dict)]
+    losers = [r for r in results if isinstance(r, DeskError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert losers[0].status == 409
+    assert "claimed by" in losers[0].detail
+    detail = await desk["SR"].request(request_id)
+    assert detail["claimed_by"] == winners[0]["claimed_by"]
+
+
+async def test_release_puts_it_back_and_only_the_claimant_may(desk: dict[str, Any]) -> None:
+    request_id = await submitted(desk["app"], desk["SR"])
+    await desk["SR"].claim(request_id)
+    with pytest.raises(DeskError) as caught:
+        await desk["JD"].release(request_id)
+    assert caught.value.status == 403
+    released = await desk["SR"].release(request_id)
+    assert released["state"] == "queued" and released["claimed_by"] is None
+    assert request_id in {r["request_id"] for r in await desk["JD"].queue()}
+
+
+async def test_delete_writes_no_tracker(desk: dict[str, Any]) -> None:
+    request_id = await submitted(desk["app"], desk["SR"], member_id="66001")
+    deleted = await desk["SR"].delete(request_id)
+    assert deleted["state"] == "deleted"
+    assert await desk["SR"].trackers("66001") == []
+    with pytest.raises(DeskError) as caught:
+        await desk["SR"].reply(request_id, {"body": "too late"})
+    assert caught.value.status == 409
+
+
+async def test_unknown_assignee_is_422_and_nothing_is_written(desk: dict[str, Any]) -> None:
+    request_id = await submitted(desk["app"], desk["SR"], member_id="66002")
+    await desk["SR"].claim(request_id)
+    due = (date.today() + timedelta(days=1)).isoformat()
+    with pytest.raises(DeskError) as caught:
+        await desk["SR"].reply(
+            request_id,
+            {"body": "hello", "follow_up": {"assignee_employee_id": "ZZ", "due_on": due}},
+        )
+    assert caught.value.status == 422
+    assert "ZZ is not a known employee" in caught.value.detail
+    assert (await desk["SR"].request(request_id))["state"] == "claimed"
+    assert await desk["SR"].messages("66002") == []
+    assert await desk["SR"].trackers("66002") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({}, "body: Field required"),
+        ({"body": ""}, "body: String should have at least 1 character"),
+        ({"body": "x", "follow_up": {"assignee_employee_id": "JD"}}, "follow_up.due_on"),
+        ({"body": "x", "unexpected": 1}, "unexpected: Extra inputs are not permitted"),
+    ],
+)
+async def test_invalid_reply_bodies_are_422_with_a_readable_detail(
+    desk: dict[str, Any], body: dict[str, Any], fragment: str
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=desk["base"], headers={"Authorization": f"Bearer {desk['tokens']['SR']}"}
+    ) as http:
+        response = await http.post("/api/v1/contact-requests/anything/reply", json=body)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+async def test_bad_queue_filters_are_422(desk: dict[str, Any]) -> None:
+    for params in ({"state": "lost"}, {"department": "MORTGAGE"}):
+        with pytest.raises(DeskError) as caught:
+            await desk["SR"]._call("GET", "/contact-requests", params=params)
+        assert caught.value.status == 422
+
+
+async def _follow_up_for(desk: dict[str, Any], assignee: str, member_id: str) -> str:
+    request_id = await submitted(desk["app"], desk["SR"], member_id=member_id)
+    await desk["SR"].claim(request_id)
+    due = (date.today() + timedelta(days=2)).isoformat()
+    answer = await desk["SR"].reply(
+        request_id,
+        {"body": "We will call", "follow_up": {"assignee_employee_id": assignee, "due_on": due}},
+    )
+    follow_up_id: str = answer["follow_up_id"]
+    return follow_up_id
+
+
+async def test_completing_someone_elses_follow_up_is_403_unless_supervisor(
+    desk: dict[str, Any],
+) -> None:
+    follow_up_id = await _follow_up_for(desk, "JD", "66003")
+    with pytest.raises(DeskError) as caught:
+        await desk["SR"].complete(follow_up_id)
+    assert caught.value.status == 403
+    done = await desk["MG"].complete(follow_up_id, note="Closed by supervisor")
+    assert done["status"] == "completed" and done["completed_by"] == "MG"
+    with pytest.raises(DeskError) as again:
+        await desk["JD"].complete(follow_up_id)
+    assert again.value.status == 409
+
+
+async def test_reassign_notifies_the_new_assignee_and_keeps_history(desk: dict[str, Any]) -> None:
+    app: RunningApp = desk["app"]
+    follow_up_id = await _follow_up_for(desk, "JD", "66004")
+    with pytest.raises(DeskError) as unknown:
+        await desk["JD"].reassign(follow_up_id, "ZZ")
+    assert unknown.value.status == 422
+    moved = await desk["JD"].reassign(follow_up_id, "SR", note="Sarah knows this member")
+    assert moved["assignee_employee_id"] == "SR"
+    history = moved["thread"]["history"]
+    assert [(h["from_employee_id"], h["to_employee_id"]) for h in history] == [("JD", "SR")]
+    notices = await consume(app.bootstrap, app.topics.employee_notifications, 50, timeout=10)
+    reassigned = [
+        n.json()
+        for n in notices
+        if n.json()["type"] == "cu.employee.followup-reassigned.v1"
+        and n.json()["data"]["follow_up_id"] == follow_up_id
+    ]
+    assert [n["data"]["employee_id"] for n in reassigned] == ["SR"]
+
+
+async def test_note_with_next_follow_up_completes_this_one_and_opens_another(
+    desk: dict[str, Any],
+) -> None:
+    follow_up_id = await _follow_up_for(desk, "JD", "66005")
+    due = (date.today() + timedelta(days=7)).isoformat()
+    answer = await desk["JD"].add_note(
+        follow_up_id,
+        {"note": "Left a voicemail", "next_follow_up": {"assignee_employee_id": "SR", "due_on": due}},
+    )
+    assert answer["status"] == "completed"
+    next_id = answer["note_result"]["next_follow_up_id"]
+    assert next_id
+    assert next_id in {f["id"] for f in await desk["SR"].follow_ups()}

@@ -1,0 +1,218 @@
+"""``FollowUpActivities`` against a real PostgreSQL: notes, completion, reassignment, the next
+follow-up, supervisor look-up, refusals as non-retryable errors, and idempotent retries.
+
+Kafka is replaced by a recording publisher: the event shape is what matters here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from contracts.cloudevents import CloudEvent
+from contracts.config import OpsConfig
+from contracts.followups import (
+    CompleteStep,
+    EmployeeLookup,
+    EmployeeNotice,
+    FollowUpNote,
+    OpenNextFollowUp,
+    ReassignStep,
+)
+from contracts.messages import FOLLOWUP_OVERDUE_NOTICE
+from contracts.topics import Topics
+from workers.activities.followups import FollowUpActivities
+from workers.kafka_client import EventPublisher
+from workers.ops_config import load_ops_config
+from workers.settings import KafkaSettings
+from workers.store import employees, followups, trackers
+from workers.store.db import Sessions, create_engine, session_factory
+from workers.store.migrate import upgrade
+from workers.store.records import FollowUpRecord
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+AT = datetime(2026, 11, 20, 15, tzinfo=UTC)
+
+
+class RecordingPublisher(EventPublisher):
+    """Keeps what would have been sent (never connects to Kafka)."""
+
+    def __init__(self) -> None:
+        super().__init__(KafkaSettings())
+        self.sent: list[tuple[str, str, CloudEvent]] = []
+
+    async def publish(self, topic: str, key: str, event: CloudEvent) -> None:
+        self.sent.append((topic, key, event))
+
+
+@pytest.fixture(scope="module")
+def ops() -> OpsConfig:
+    return load_ops_config(None)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine]:
+    await upgrade(postgres_url)
+    eng = create_engine(postgres_url)
+    await employees.sync_employees_from_config(session_factory(eng), ops)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: AsyncEngine) -> Sessions:
+    return session_factory(engine)
+
+
+def tag() -> str:
+    return f"{random.getrandbits(48):012x}"
+
+
+async def open_one(sessions: Sessions, ops: OpsConfig) -> FollowUpRecord:
+    member = str(random.randint(10**8, 10**9 - 1))
+    written = await trackers.append_conversation(
+        sessions,
+        ops,
+        member_id=member,
+        tracker_type="MS",
+        memo_type="MS",
+        employee_id="MG",
+        text="Member asked about a payoff quote.",
+        idempotency_key=f"test-{tag()}",
+    )
+    return await followups.open_follow_up(
+        sessions,
+        idempotency_key=f"test-fu-{tag()}",
+        conversation_id=written.conversation_id,
+        assignee_employee_id="SR",
+        assigned_by="MG",
+        due_on=date(2026, 11, 25),
+    )
+
+
+def note(record: FollowUpRecord, text: str, key: str, memo_type: str | None = None) -> FollowUpNote:
+    return FollowUpNote(
+        follow_up_id=record.id,
+        tracker_id=record.tracker_id,
+        conversation_id=record.conversation_id,
+        memo_type=memo_type,
+        employee_id="SR",
+        text=text,
+        idempotency_key=key,
+        at=AT,
+    )
+
+
+async def test_notice_event_is_deterministic_and_keyed_by_employee(
+    sessions: Sessions, ops: OpsConfig
+) -> None:
+    publisher = RecordingPublisher()
+    acts = FollowUpActivities(sessions, publisher, Topics(), ops)
+    notice = EmployeeNotice(
+        event_id="follow-up-x/overdue/MG",
+        notice_type=FOLLOWUP_OVERDUE_NOTICE,
+        employee_id="MG",
+        follow_up_id="x",
+        member_id="123",
+        tracker_id="t",
+        conversation_id="c",
+        due_on=date(2026, 11, 25),
+        summary="MS/MS follow-up",
+        assigned_by="MG",
+        at=AT,
+    )
+    env = ActivityEnvironment()
+    await env.run(acts.notify_follow_up_employee, notice)
+    await env.run(acts.notify_follow_up_employee, notice)
+    (topic, key, event), (_, _, again) = publisher.sent
+    assert (topic, key) == ("employee-notifications.v1", "MG")
+    assert event.id == again.id == "follow-up-x/overdue/MG"
+    assert (event.type, event.subject, event.data["employee_id"]) == (
+        FOLLOWUP_OVERDUE_NOTICE,
+        "123",
+        "MG",
+    )
+
+
+async def test_store_steps_are_idempotent_and_refusals_are_typed(
+    sessions: Sessions, ops: OpsConfig
+) -> None:
+    acts = FollowUpActivities(sessions, RecordingPublisher(), Topics(), ops)
+    env = ActivityEnvironment()
+    record = await open_one(sessions, ops)
+
+    assert await env.run(acts.find_supervisor, EmployeeLookup(employee_id="SR")) == "MG"
+    assert await env.run(acts.find_supervisor, EmployeeLookup(employee_id="MG")) is None
+    await env.run(acts.check_follow_up_assignee, EmployeeLookup(employee_id="JD"))
+    with pytest.raises(ApplicationError) as unknown:
+        await env.run(acts.check_follow_up_assignee, EmployeeLookup(employee_id="NOBODY"))
+    assert (unknown.value.type, unknown.value.non_retryable) == ("UnknownEmployee", True)
+
+    # A note takes the conversation's memo type by default and joins the follow-up's thread.
+    key = f"wf-{tag()}/1-note"
+    first = await env.run(acts.append_follow_up_note, note(record, "Left a voicemail.", key))
+    again = await env.run(acts.append_follow_up_note, note(record, "Left a voicemail.", key))
+    assert first == again
+    written = await trackers.get_conversation(sessions, first.conversation_id)
+    assert written is not None
+    assert (written.memo_type, written.thread_id) == ("MS", record.thread_id)
+    with pytest.raises(ApplicationError) as bad_memo:
+        await env.run(acts.append_follow_up_note, note(record, "x", f"wf-{tag()}", "PC"))
+    assert (bad_memo.value.type, bad_memo.value.non_retryable) == ("ValidationError", True)
+
+    step = ReassignStep(
+        follow_up_id=record.id,
+        to_employee_id="JD",
+        by_employee_id="MG",
+        idempotency_key=f"wf-{tag()}/2-reassign",
+        at=AT,
+        reason="JD has the file.",
+        note=note(record, "Reassigned from SR to JD by MG.", f"wf-{tag()}/2-reassign/note"),
+    )
+    await env.run(acts.reassign_follow_up, step)
+    await env.run(acts.reassign_follow_up, step)
+    thread = await followups.get_follow_up_with_thread(sessions, record.id)
+    assert thread is not None
+    assert thread.follow_up.assignee_employee_id == "JD"
+    assert [(h.from_employee_id, h.to_employee_id) for h in thread.history] == [("SR", "JD")]
+
+    nxt = await env.run(
+        acts.open_next_follow_up,
+        OpenNextFollowUp(
+            follow_up_id=f"next-{tag()}",
+            parent_follow_up_id=record.id,
+            conversation_id=first.conversation_id,
+            assignee_employee_id="SR",
+            assigned_by="JD",
+            due_on=date(2026, 12, 1),
+            idempotency_key=f"wf-{tag()}/3-note/next",
+        ),
+    )
+    assert (nxt.member_id, nxt.tracker_id) == (record.member_id, record.tracker_id)
+    opened = await followups.get_follow_up(sessions, nxt.follow_up_id)
+    assert opened is not None and opened.thread_id == record.thread_id
+
+    done = CompleteStep(
+        follow_up_id=record.id,
+        employee_id="JD",
+        idempotency_key=f"wf-{tag()}/4-complete",
+        at=AT,
+        note=note(record, "Follow-up completed by JD.", f"wf-{tag()}/4-complete/note"),
+    )
+    await env.run(acts.complete_follow_up, done)
+    await env.run(acts.complete_follow_up, done)
+    completed = await followups.get_follow_up(sessions, record.id)
+    assert completed is not None
+    assert (completed.status, completed.completed_by) == ("completed", "JD")
+    other = done.model_copy(update={"idempotency_key": f"wf-{tag()}/other", "note": None})
+    with pytest.raises(ApplicationError) as conflict:
+        await env.run(acts.complete_follow_up, other)
+    assert (conflict.value.type, conflict.value.non_retryable) == ("Conflict", True)
