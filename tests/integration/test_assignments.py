@@ -1,0 +1,91 @@
+"""Follow-up assignments from other systems (``followup-assignments.v1``) on real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.messages import FOLLOWUP_ASSIGNED
+from tests.integration.conftest import RunningApp
+from tests.kafka_helpers import consume, encoded, produce
+from workers.store import followups, trackers
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+def assignment_event(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "assignment_id": f"asg-{uuid.uuid4().hex[:10]}",
+        "member_id": "909090",
+        "account_suffix": "000",
+        "tracker_type": "XX",
+        "memo_type": "PP",
+        "note": "Member promised to pay $120 on Friday.",
+        "assignee_employee_id": "JD",
+        "assigned_by": "XTENSION",
+        "follow_up_on": (date.today() + timedelta(days=5)).isoformat(),
+    }
+    data.update(overrides)
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{data['assignment_id']}",
+        "source": "/partners/xtension",
+        "type": FOLLOWUP_ASSIGNED,
+        "time": "2026-11-20T10:00:00Z",
+        "datacontenttype": "application/json",
+        "subject": data["member_id"],
+        "data": data,
+    }
+
+
+async def test_assignment_writes_a_conversation_and_notifies_the_assignee(app: RunningApp) -> None:
+    event = assignment_event()
+    await produce(app.bootstrap, app.topics.followup_assignments, [(b"909090", encoded(event))] * 2)
+    notices = await consume(app.bootstrap, app.topics.employee_notifications, 1)
+    notice = notices[0].json()
+    assert notice["type"] == "cu.employee.followup-assigned.v1"
+    assert notice["data"]["employee_id"] == "JD"
+    assert notice["data"]["assigned_by"] == "XTENSION"
+
+    sessions = app.services.session_factory
+    member_trackers = await trackers.member_trackers(sessions, "909090")
+    assert [t.tracker_type for t in member_trackers] == ["XX"]
+    conversations = member_trackers[0].conversations
+    assert len(conversations) == 1  # the record arrived twice, it was written once
+    assert conversations[0].memo_type == "PP"
+    assert conversations[0].employee_id == "XTENSION"
+    open_ones = await followups.list_follow_ups(sessions, assignee="JD", member_id="909090")
+    assert [f.id for f in open_ones] == [notice["data"]["follow_up_id"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"memo_type": "PC"}, "memo type PC does not belong to Tracker type XX"),
+        ({"tracker_type": "QQ"}, "Tracker type QQ is not configured"),
+        ({"assignee_employee_id": "NOBODY"}, "NOBODY is not a known employee"),
+        ({"tracker_type": "ST", "memo_type": "SL"}, "needs a Need Group and a Task"),
+        ({"follow_up_on": "someday"}, "data.follow_up_on"),
+    ],
+)
+async def test_invalid_assignments_are_dead_lettered(
+    app: RunningApp, overrides: dict[str, Any], reason: str
+) -> None:
+    bad = assignment_event(**overrides)
+    good = assignment_event(member_id="909091")
+    topic = app.topics.followup_assignments
+    await produce(app.bootstrap, topic, [(b"k", encoded(bad)), (b"k", encoded(good))])
+    dead = await consume(app.bootstrap, app.topics.dlq(topic), 1)
+    assert reason in dead[0].headers["x-error"]
+    assert dead[0].value == encoded(bad)
+    sessions = app.services.session_factory
+    for _ in range(100):
+        if await trackers.member_trackers(sessions, "909091"):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("the good record behind the bad one was not processed")
