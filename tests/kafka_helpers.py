@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from contracts.messages import CONTACT_SUBMITTED
+from workers.kafka_reader import Record, read_topic
+from workers.settings import KafkaSettings
 
-
-@dataclass
-class Record:
-    """A record read back from a topic."""
-
-    key: bytes | None
-    value: bytes
-    headers: dict[str, str]
-    partition: int
-    offset: int
-
-    def json(self) -> dict[str, Any]:
-        """The value as JSON."""
-        result: dict[str, Any] = json.loads(self.value)
-        return result
+__all__ = ["Record", "consume", "contact_event", "encoded", "produce"]
 
 
 async def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
@@ -43,34 +29,7 @@ async def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, by
 
 async def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Record]:
     """Read ``count`` records from the start of ``topic`` (fewer if ``timeout`` runs out)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[Record] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(records) < count and loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    records.append(
-                        Record(
-                            key=m.key,
-                            value=m.value,
-                            headers={k: v.decode() for k, v in m.headers},
-                            partition=m.partition,
-                            offset=m.offset,
-                        )
-                    )
-    finally:
-        await consumer.stop()
-    return records
+    return await read_topic(KafkaSettings(bootstrap_servers=bootstrap), topic, count, timeout)
 
 
 def contact_event(

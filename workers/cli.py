@@ -7,8 +7,8 @@ import contextlib
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -125,6 +125,17 @@ def run_all() -> None:
     from workers.runtime import run_all as main
 
     _run(main(_settings()))
+
+
+@app.command("demo")
+def demo(
+    members: Annotated[int, typer.Option(help="Members to generate for the scoring run")] = 20_000,
+    keep: Annotated[bool, typer.Option(help="Leave the stack and processes running")] = False,
+) -> None:
+    """Play the Private Contacts story and a tier scoring run on the local stack."""
+    from workers.demo import run_demo
+
+    run_demo(_state_dir(), members=members, keep=keep)
 
 
 @employees_app.command("add")

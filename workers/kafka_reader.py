@@ -1,0 +1,84 @@
+"""Reading records back from a topic (the demo, ``memberflow ops`` and tests use it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from workers.kafka_client import connection_options
+from workers.settings import KafkaSettings
+
+
+@dataclass
+class Record:
+    """A record read back from a topic."""
+
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    partition: int
+    offset: int
+
+    def json(self) -> dict[str, Any]:
+        """The value as JSON."""
+        result: dict[str, Any] = json.loads(self.value)
+        return result
+
+
+async def read_topic(
+    settings: KafkaSettings, topic: str, count: int, timeout: float = 30.0
+) -> list[Record]:
+    """Read up to ``count`` records from the start of ``topic`` within ``timeout`` seconds."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        **connection_options(settings),
+        group_id=f"memberflow-reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(records) < count and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for messages in batch.values():
+                for m in messages:
+                    records.append(
+                        Record(
+                            key=m.key,
+                            value=m.value or b"",
+                            headers={k: v.decode(errors="replace") for k, v in m.headers},
+                            partition=m.partition,
+                            offset=m.offset,
+                        )
+                    )
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def topic_depth(settings: KafkaSettings, topic: str) -> int:
+    """Records currently held by a topic (end minus beginning offsets, all partitions)."""
+    consumer = AIOKafkaConsumer(**connection_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return 0
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await consumer.stop()
