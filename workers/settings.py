@@ -33,8 +33,8 @@ class KafkaSettings(BaseSettings):
     bridge_group_id: str = "memberflow-bridge"
     # Partitions for topics the project declares itself; more partitions than bridge workers
     # lets the bridge process different members concurrently while keeping per-member order.
-    topic_partitions: int = 4
-    bridge_max_workers: int = 4
+    topic_partitions: int = 8
+    bridge_max_workers: int = 8
 
 
 class TemporalSettings(BaseSettings):

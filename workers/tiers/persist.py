@@ -324,8 +324,7 @@ async def get_run(conn: asyncpg.Connection, period: str) -> dict[str, Any] | Non
     if row is None:
         return None
     result = dict(row)
-    if result["report"] is not None:
-        result["report"] = json.loads(result["report"])
+    result["report"] = _json(result["report"])
     return result
 
 
@@ -346,5 +345,10 @@ async def member_result(
         return None
     result = dict(row)
     for key in ("points_by_goal", "points_by_item", "possible_by_goal"):
-        result[key] = json.loads(result[key])
+        result[key] = _json(result[key])
     return result
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: the store's engine decodes jsonb itself; a bare pool does not."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
