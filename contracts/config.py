@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (

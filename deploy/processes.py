@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -141,8 +142,6 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             continue
         children = Path(f"/proc/{current}/task/{current}/children")
-        try:
+        with contextlib.suppress(OSError):
             pending.extend(int(c) for c in children.read_text().split())
-        except OSError:
-            pass
     return total

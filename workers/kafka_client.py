@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 from typing import Any
@@ -48,12 +49,11 @@ async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            # Another process may create one between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, settings.topic_partitions, 1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another process created it between list and create
     finally:
         await admin.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
@@ -60,6 +61,7 @@ class ContactRequestWorkflow:
         # Updates run as concurrent tasks; the lock keeps one state change at a time.
         self._lock = asyncio.Lock()
         self._stored = False
+        self._version = 0
 
     @staticmethod
     def initial_search_attributes(request: ContactSubmitted) -> TypedSearchAttributes:
@@ -83,31 +85,29 @@ class ContactRequestWorkflow:
         )
         self._stored = True
         while self._view.state not in (RequestState.REPLIED, RequestState.DELETED):
+            # Every state change bumps the version, so a wait ends on any claim, release or
+            # re-claim (which restarts the claim's clock).
+            version = self._version
             if self._view.state is RequestState.CLAIMED and self._view.claimed_until is not None:
                 remaining = self._view.claimed_until - workflow.now()
-                claimed_by = self._view.claimed_by
                 try:
                     # A durable timer: the claim lapses even if every worker restarts.
                     await workflow.wait_condition(
-                        lambda: (
-                            self._view.state is not RequestState.CLAIMED
-                            or self._view.claimed_by != claimed_by
-                        ),
+                        partial(self._changed_since, version),
                         timeout=max(remaining, timedelta(seconds=0)),
                     )
                 except TimeoutError:
                     async with self._lock:
-                        if (
-                            self._view.state is RequestState.CLAIMED
-                            and self._view.claimed_by == claimed_by
-                        ):
+                        if self._version == version:
                             await self._set_state(RequestState.QUEUED, None)
             else:
-                state = self._view.state
-                await workflow.wait_condition(lambda: self._view.state is not state)
+                await workflow.wait_condition(partial(self._changed_since, version))
         # Let in-flight Update handlers finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
+
+    def _changed_since(self, version: int) -> bool:
+        return self._version != version
 
     async def _set_state(self, state: RequestState, claimed_by: str | None) -> None:
         now = workflow.now()
@@ -126,6 +126,7 @@ class ContactRequestWorkflow:
             start_to_close_timeout=WRITE_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
+        self._version += 1
         self._view.state = state
         self._view.claimed_by = claimed_by
         self._view.claimed_until = claimed_until

@@ -111,7 +111,9 @@ async def main(count: int) -> None:
         raw_after = await raw_rate(client, task_queue, count, workers)
         raw_wide = await raw_rate(client, task_queue, count, 32)
         raw = (raw_before + raw_after) / 2
-        print(f"requests: {count}, bridge consumers: {workers}, partitions: {kafka.topic_partitions}")
+        print(
+            f"requests: {count}, bridge consumers: {workers}, partitions: {kafka.topic_partitions}"
+        )
         print(f"raw start_workflow, {workers} callers, before: {raw_before:8.1f} starts/s")
         print(f"raw start_workflow, {workers} callers, after:  {raw_after:8.1f} starts/s")
         print(f"raw start_workflow, 32 callers, last:   {raw_wide:8.1f} starts/s")

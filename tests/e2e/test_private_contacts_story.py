@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 MARTY = "880042"
 
 
-def add_employee(app: RunningApp, employee_id: str, name: str, role: str, supervisor: str | None) -> str:
+def add_employee(
+    app: RunningApp, employee_id: str, name: str, role: str, supervisor: str | None
+) -> str:
     """``memberflow employees add`` as an operator would run it; returns the token."""
     args = [str(Path(sys.executable).parent / "memberflow"), "employees", "add", employee_id]
     args += ["--name", name, "--role", role] + (["--supervisor", supervisor] if supervisor else [])
@@ -77,7 +79,9 @@ async def test_the_private_contacts_story(desk_app: RunningApp) -> None:
             callback_phone="6165550199",
         )
         request_id = first["data"]["request_id"]
-        await produce(app.bootstrap, app.topics.contact_requests, [(MARTY.encode(), encoded(first))])
+        await produce(
+            app.bootstrap, app.topics.contact_requests, [(MARTY.encode(), encoded(first))]
+        )
 
         # 2. Sarah's queue lists it.
         queue = await eventually(
@@ -157,9 +161,13 @@ async def test_the_private_contacts_story(desk_app: RunningApp) -> None:
         assert any("payoff confirmed" in conv["text"] for conv in tracker["conversations"])
 
         # 10. A second request from Marty: a second conversation in the same Tracker.
-        second = contact_event(member_id=MARTY, subject="RE: Auto loan payoff", in_reply_to=request_id)
+        second = contact_event(
+            member_id=MARTY, subject="RE: Auto loan payoff", in_reply_to=request_id
+        )
         second_id = second["data"]["request_id"]
-        await produce(app.bootstrap, app.topics.contact_requests, [(MARTY.encode(), encoded(second))])
+        await produce(
+            app.bootstrap, app.topics.contact_requests, [(MARTY.encode(), encoded(second))]
+        )
         await eventually(lambda: _listed(sarah, second_id), what="second request")
         await sarah.claim(second_id)
         reply2 = await sarah.reply(second_id, {"body": "Glad we could help!"})
@@ -167,7 +175,9 @@ async def test_the_private_contacts_story(desk_app: RunningApp) -> None:
         assert len(trackers) == 1
         assert reply2["tracker_id"] == answer["tracker_id"]
         # Each request/reply pair is its own conversation (John's completion note is a third).
-        pairs = [c for c in trackers[0]["conversations"] if c["text"].startswith("Private Contact ")]
+        pairs = [
+            c for c in trackers[0]["conversations"] if c["text"].startswith("Private Contact ")
+        ]
         assert [p["text"].count("Reply from SR") for p in pairs] == [1, 1]
         assert second_id in pairs[0]["text"] and request_id in pairs[1]["text"]
     finally:

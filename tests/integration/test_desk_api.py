@@ -211,7 +211,10 @@ async def test_note_with_next_follow_up_completes_this_one_and_opens_another(
     due = (date.today() + timedelta(days=7)).isoformat()
     answer = await desk["JD"].add_note(
         follow_up_id,
-        {"note": "Left a voicemail", "next_follow_up": {"assignee_employee_id": "SR", "due_on": due}},
+        {
+            "note": "Left a voicemail",
+            "next_follow_up": {"assignee_employee_id": "SR", "due_on": due},
+        },
     )
     assert answer["status"] == "completed"
     next_id = answer["note_result"]["next_follow_up_id"]

@@ -120,7 +120,7 @@ def test_wrong_event_type_is_rejected() -> None:
 def test_missing_envelope_attribute_is_rejected() -> None:
     event = contact_event()
     del event["specversion"]
-    with pytest.raises(Rejected, match="not a CloudEvent 1.0: specversion"):
+    with pytest.raises(Rejected, match=r"not a CloudEvent 1\.0: specversion"):
         parse_contact(encode(event), DEPARTMENTS)
 
 

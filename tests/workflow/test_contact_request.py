@@ -234,3 +234,17 @@ async def test_replies_turned_off_are_refused(time_skipping_env: WorkflowEnviron
             )
         assert isinstance(caught.value.cause, ApplicationError)
         assert caught.value.cause.type == "Forbidden"
+
+
+async def test_claiming_again_restarts_the_claim_clock(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_skipping_env, start_input(claim_timeout=1800)) as (handle, _):
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
+        await time_skipping_env.sleep(timedelta(minutes=20))
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
+        await time_skipping_env.sleep(timedelta(minutes=20))
+        view = await handle.query(ContactRequestWorkflow.view)
+        assert view.state is RequestState.CLAIMED and view.claimed_by == "SR"
+        await time_skipping_env.sleep(timedelta(minutes=11))
+        assert (await handle.query(ContactRequestWorkflow.view)).state is RequestState.QUEUED

@@ -57,7 +57,9 @@ class AssignmentActivities:
                 due_on=assignment.follow_up_on,
             )
         except InvalidTrackerWriteError as exc:
-            raise ApplicationError(str(exc), type="InvalidTrackerWrite", non_retryable=True) from exc
+            raise ApplicationError(
+                str(exc), type="InvalidTrackerWrite", non_retryable=True
+            ) from exc
         except UnknownEmployeeError as exc:
             raise ApplicationError(str(exc), type="UnknownEmployee", non_retryable=True) from exc
         return FollowUpInput(

@@ -38,7 +38,9 @@ async def list_follow_ups(
     request: Request,
     caller: CurrentEmployee,
     assignee: Annotated[str | None, Query(description="employee id (default: the caller)")] = None,
-    status: Annotated[str, Query(description="outstanding, overdue, completed or all")] = "outstanding",
+    status: Annotated[
+        str, Query(description="outstanding, overdue, completed or all")
+    ] = "outstanding",
 ) -> Items:
     """The caller's follow-ups, or another employee's (the supervisory view)."""
     if status not in STATUSES:
@@ -64,7 +66,9 @@ async def _thread(request: Request, follow_up_id: str) -> dict[str, Any]:
 
 
 @router.get("/{follow_up_id}", summary="One follow-up with its conversation thread")
-async def get_follow_up(request: Request, follow_up_id: str, caller: CurrentEmployee) -> dict[str, Any]:
+async def get_follow_up(
+    request: Request, follow_up_id: str, caller: CurrentEmployee
+) -> dict[str, Any]:
     """The follow-up, its notes, the follow-ups chained to it and its reassignment history."""
     return await _thread(request, follow_up_id)
 
@@ -79,7 +83,9 @@ async def _require_open(request: Request, follow_up_id: str) -> None:
 
 async def _require_employee(request: Request, employee_id: str) -> None:
     if await employees.get_employee(request.app.state.sessions, employee_id) is None:
-        raise HTTPException(422, detail=f"assignee_employee_id {employee_id} is not a known employee")
+        raise HTTPException(
+            422, detail=f"assignee_employee_id {employee_id} is not a known employee"
+        )
 
 
 async def _update(request: Request, follow_up_id: str, update: Any, arg: Any) -> Any:
@@ -102,7 +108,10 @@ async def complete(
     """Mark the follow-up completed; only its assignee or a supervisor may."""
     await _require_open(request, follow_up_id)
     await _update(
-        request, follow_up_id, FollowUpWorkflow.complete, CompleteInput(**_actor(caller), note=body.note)
+        request,
+        follow_up_id,
+        FollowUpWorkflow.complete,
+        CompleteInput(**_actor(caller), note=body.note),
     )
     return await _thread(request, follow_up_id)
 
@@ -118,7 +127,9 @@ async def reassign(
         request,
         follow_up_id,
         FollowUpWorkflow.reassign,
-        ReassignInput(**_actor(caller), assignee_employee_id=body.assignee_employee_id, note=body.note),
+        ReassignInput(
+            **_actor(caller), assignee_employee_id=body.assignee_employee_id, note=body.note
+        ),
     )
     return await _thread(request, follow_up_id)
 
@@ -141,7 +152,10 @@ async def add_note(
         follow_up_id,
         FollowUpWorkflow.add_note,
         AddNoteInput(
-            **_actor(caller), note=body.note, memo_type=body.memo_type, next_follow_up=next_follow_up
+            **_actor(caller),
+            note=body.note,
+            memo_type=body.memo_type,
+            next_follow_up=next_follow_up,
         ),
     )
     answer = await _thread(request, follow_up_id)

@@ -69,7 +69,7 @@ def build_broker(
     async def handle(
         message: KafkaMessage, process: Callable[[BridgeDeps, bytes | None], Awaitable[None]]
     ) -> None:
-        record: ConsumerRecord[bytes, bytes] = message.raw_message  # type: ignore[assignment]
+        record: ConsumerRecord[bytes, bytes] = message.raw_message
         current = deps()
         try:
             await process(current, record.value)

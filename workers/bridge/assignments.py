@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -57,7 +59,7 @@ def make_assignment_starter(
         )
 
         async def call() -> None:
-            try:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
                 await temporal.start_workflow(
                     FollowUpAssignmentWorkflow.run,
                     start_input,
@@ -73,8 +75,6 @@ def make_assignment_starter(
                         ]
                     ),
                 )
-            except WorkflowAlreadyStartedError:
-                pass
 
         await with_retries(call, f"start {workflow_id}")
 

@@ -11,8 +11,9 @@ hold the two to the same answers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -90,9 +91,7 @@ def _range_points(value_cents: pl.Expr, ranges: list[Range]) -> pl.Expr:
         if r.to is not None:
             inside = inside & (value_cents <= _to_cents(r.to))
         expr = expr.when(inside).then(pl.lit(r.points, pl.Int64))
-    return (expr.otherwise(pl.lit(0, pl.Int64)) if ranges else pl.lit(0, pl.Int64)).cast(
-        pl.Int64
-    )
+    return (expr.otherwise(pl.lit(0, pl.Int64)) if ranges else pl.lit(0, pl.Int64)).cast(pl.Int64)
 
 
 def _once(condition: pl.Expr, settings: ItemSettings) -> pl.Expr:
@@ -112,7 +111,9 @@ def _account_aggregates(program: TierProgram) -> dict[str, pl.Expr]:
     item = program.item
 
     if s := item("g1_dividend_applications"):
-        cond = file.is_in(("MEMBER1", "MEMBER2", "MEMBER4")) & _in("dividend_application", s.select_set)
+        cond = file.is_in(("MEMBER1", "MEMBER2", "MEMBER4")) & _in(
+            "dividend_application", s.select_set
+        )
         aggs["g1_dividend_applications"] = pl.col("dividend_application").filter(cond).n_unique()
     if s := item("g1_loan_categories"):
         cond = loans & _in("loan_category", s.select_set)
@@ -142,7 +143,7 @@ def _account_aggregates(program: TierProgram) -> dict[str, pl.Expr]:
         aggs["g2_negative_savings"] = pl.col("account_type").filter(cond).n_unique()
     if item("g2_aggregate_balance"):
         aggs["g2_aggregate_balance"] = pl.col("cents").filter(file.is_in(_SAVINGS_FILES)).sum()
-    g3_select = (s.select_set if (s := item("g3_loan_categories")) else frozenset())
+    g3_select = s.select_set if (s := item("g3_loan_categories")) else frozenset()
     if item("g3_loan_categories"):
         aggs["g3_loan_categories"] = (loans & _in("loan_category", g3_select)).sum()
     if s := item("g3_other_loans"):
@@ -156,7 +157,7 @@ def _account_aggregates(program: TierProgram) -> dict[str, pl.Expr]:
     return {name: expr.alias(f"acc_{name}") for name, expr in aggs.items()}
 
 
-def _full_years(joined_on: pl.Expr, last_day: Any) -> pl.Expr:
+def _full_years(joined_on: pl.Expr, last_day: date) -> pl.Expr:
     """Whole years from ``joined_on`` to ``last_day`` (negative when joined later)."""
     years = pl.lit(last_day.year, pl.Int64) - joined_on.dt.year().cast(pl.Int64)
     anniversary_later = (
@@ -258,7 +259,7 @@ def _level_expr(levels: list[tuple[int | None, BasicLevel]], value: pl.Expr, fie
     expr: Any = pl
     for lower, level in levels[:-1]:
         expr = expr.when(value >= lower).then(pl.lit(getattr(level, field)))
-    return expr.otherwise(pl.lit(getattr(levels[-1][1], field)))
+    return cast(pl.Expr, expr.otherwise(pl.lit(getattr(levels[-1][1], field))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,12 +299,19 @@ def _members_frame(
             pl.col("score").filter(pl.col("scored_on") == pl.col("scored_on").max()).max()
         )
         frame = frame.join(
-            latest.rename({"score": "credit_score"}), on="member_id", how="left", maintain_order="left"
+            latest.rename({"score": "credit_score"}),
+            on="member_id",
+            how="left",
+            maintain_order="left",
         )
     if program.item("g2_otb_savings") or program.item("g3_otb_loans"):
-        otb = extract.otb.lazy().group_by("member_id").agg(
-            (pl.col("otb_type") == "SAVE").any().alias("otb_save"),
-            pl.col("otb_type").is_in(("LOAN", "CARD")).any().alias("otb_loan"),
+        otb = (
+            extract.otb.lazy()
+            .group_by("member_id")
+            .agg(
+                (pl.col("otb_type") == "SAVE").any().alias("otb_save"),
+                pl.col("otb_type").is_in(("LOAN", "CARD")).any().alias("otb_loan"),
+            )
         )
         frame = frame.join(otb, on="member_id", how="left", maintain_order="left")
     activity = extract.activity.lazy().select(
@@ -408,7 +416,7 @@ def score_extract(
 # Shards
 
 
-def _mix64(x: pl.Expr) -> pl.Expr:
+def mix64(x: pl.Expr) -> pl.Expr:
     """splitmix64 finaliser on UInt64 (wrapping arithmetic): a stable, well-spread hash."""
     x = x.cast(pl.UInt64)
     x = (x ^ (x // (1 << 30))) * pl.lit(0xBF58476D1CE4E5B9, pl.UInt64)
@@ -425,12 +433,12 @@ def shard_keys(members: pl.DataFrame, shard_count: int) -> pl.DataFrame:
     if shard_count < 1:
         raise ValueError("shard_count must be >= 1")
     number = pl.col("member_id").cast(pl.UInt64)
-    anchor = pl.when(pl.col("household_id").is_null()).then(number).otherwise(
-        number.min().over("household_id")
+    anchor = (
+        pl.when(pl.col("household_id").is_null())
+        .then(number)
+        .otherwise(number.min().over("household_id"))
     )
-    return members.select(
-        "member_id", (_mix64(anchor) % shard_count).cast(pl.Int32).alias("shard")
-    )
+    return members.select("member_id", (mix64(anchor) % shard_count).cast(pl.Int32).alias("shard"))
 
 
 def shard_members(
@@ -452,7 +460,10 @@ def shard_members(
     keys = shard_keys(data.members, shard_count)
     ids = keys.filter(pl.col("shard") == shard_index).select("member_id")
     return Extract.of(
-        {name: frame.join(ids, on="member_id", how="semi", maintain_order="left") for name, frame in data}
+        {
+            name: frame.join(ids, on="member_id", how="semi", maintain_order="left")
+            for name, frame in data
+        }
     )
 
 

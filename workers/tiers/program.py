@@ -35,7 +35,9 @@ def _message(err: ValidationError) -> str:
         text = str(detail["msg"]).removeprefix("Value error, ")
         where = _where(tuple(detail["loc"]))
         # Our own checks already start with "item ..." / "level ..."; don't say it twice.
-        lines.append(text if not where or text.startswith(("item ", "level ")) else f"{where}: {text}")
+        lines.append(
+            text if not where or text.startswith(("item ", "level ")) else f"{where}: {text}"
+        )
     return "; ".join(lines)
 
 
