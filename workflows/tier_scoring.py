@@ -8,7 +8,7 @@ history holds a handful of small results (a few activities per shard, never one 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import (
@@ -205,7 +205,12 @@ def period_before(moment: datetime, time_zone: str) -> str:
     """
     from zoneinfo import ZoneInfo
 
-    local = moment.astimezone(ZoneInfo(time_zone))
+    # Inside the sandbox a ZoneInfo is a restriction proxy that datetime refuses as a tzinfo;
+    # its utcoffset() works, so convert by offset (evaluated again at the local time).
+    zone = ZoneInfo(time_zone)
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    local = utc + (zone.utcoffset(utc) or timedelta(0))
+    local = utc + (zone.utcoffset(local) or timedelta(0))
     return previous_period(f"{local.year:04d}-{local.month:02d}")
 
 

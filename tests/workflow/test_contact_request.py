@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,7 @@ class FakeContactActivities:
     """Records every call under the real activity names."""
 
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
 
     @activity.defn(name="store_request")
     async def store_request(self, start: ContactRequestInput) -> None:
@@ -71,6 +73,7 @@ class FakeContactActivities:
     @activity.defn(name="open_follow_up")
     async def open_follow_up(self, request: OpenFollowUp) -> FollowUpInput:
         self.calls.append(("open_follow_up", request.follow_up.assignee_employee_id))
+        self.children.append(f"follow-up-{request.follow_up_id}")
         return FollowUpInput(
             follow_up_id=request.follow_up_id,
             member_id=request.member_id,
@@ -131,7 +134,14 @@ async def running(
             task_queue=queue,
             search_attributes=ContactRequestWorkflow.initial_search_attributes(start.request),
         )
-        yield handle, fakes
+        try:
+            yield handle, fakes
+        finally:
+            # A workflow left waiting on a queue without a worker would stall time skipping
+            # for the tests that follow.
+            for workflow_id in [handle.id, *fakes.children]:
+                with contextlib.suppress(Exception):
+                    await env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 async def test_claim_lapses_after_the_timeout(time_skipping_env: WorkflowEnvironment) -> None:

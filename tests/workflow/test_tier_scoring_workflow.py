@@ -153,7 +153,7 @@ async def test_invalid_extract_fails_without_recording(
     fakes.invalid = "members.parquet: column member_id: row 3: duplicate member_id '17'"
     with pytest.raises(WorkflowFailureError) as failure:
         await _run(time_skipping_env, fakes, TierScoringInput(period="2026-12"))
-    cause = failure.value.cause
+    cause: Any = failure.value.cause
     assert cause is not None and "duplicate member_id" in str(cause.cause)
     assert fakes.calls["prepare"] == 1  # non-retryable: not attempted again
     assert not any(k.startswith("score") for k in fakes.calls)

@@ -196,12 +196,7 @@ async def write_results(conn: asyncpg.Connection, period: str, frame: pl.DataFra
         if not found.getbuffer().nbytes:
             return 0
         found.seek(0)
-        stored = pl.read_csv(
-            found,
-            has_header=False,
-            new_columns=list(_DIFF_SCHEMA),
-            schema_overrides=_DIFF_SCHEMA,
-        )
+        stored = pl.read_csv(found, has_header=False, schema=_DIFF_SCHEMA)
         same_level = (pl.col("old_level") == pl.col("level_code")) & (
             pl.col("old_previous").eq_missing(pl.col("previous_level_code"))
         )
@@ -236,10 +231,7 @@ async def read_levels(conn: asyncpg.Connection, period: str) -> pl.DataFrame:
     if not buffer.getbuffer().nbytes:
         return pl.DataFrame(schema={"member_id": pl.String, "level_code": pl.String})
     return pl.read_csv(
-        buffer,
-        has_header=False,
-        new_columns=["member_id", "level_code"],
-        schema_overrides={"column_1": pl.String, "column_2": pl.String},
+        buffer, has_header=False, schema={"member_id": pl.String, "level_code": pl.String}
     )
 
 

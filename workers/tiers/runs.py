@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ from temporalio.exceptions import ApplicationError
 from contracts.cloudevents import CloudEvent, new_event
 from contracts.messages import TIER_LEVEL_CHANGED
 from contracts.tier_runs import NO_LEVEL, FinishInput, ShardFiles, TierRunReport
+from contracts.tiers import TierProgram
 from workers.settings import Settings
+from workers.tiers import persist
 
 WORK_FOLDER = ".work"
 """Shard files live under ``<extract root>/.work/<period>/<run id>/shard-NNN/``."""
@@ -29,59 +31,45 @@ SOURCE = "/memberflow/tiers"
 
 def program_path(settings: Settings) -> Path:
     """The configured program file, or the shipped default program."""
-    if settings.tier_program is not None:
-        return settings.tier_program
-    from workers.tiers import program
+    from workers.tiers.program import DEFAULT_PROGRAM_PATH
 
-    default = getattr(program, "DEFAULT_PROGRAM_PATH", None)
-    if default is None:
-        raise ApplicationError(
-            "no tier program configured (MEMBERFLOW_TIER_PROGRAM)",
-            type="ProgramError",
-            non_retryable=True,
-        )
-    return Path(default)
+    return settings.tier_program if settings.tier_program is not None else DEFAULT_PROGRAM_PATH
 
 
 @dataclass
 class Validated:
     """A valid program and extract, loaded."""
 
-    program: Any
+    program: TierProgram
     program_name: str
     frames: dict[str, pl.DataFrame]
     members: int
 
 
-def load_program(path: Path) -> Any:
+def load_program(path: Path) -> TierProgram:
     """Load and validate the program; a bad one is a non-retryable ``ProgramError``."""
-    from workers.tiers import program
+    from workers.tiers.program import ProgramError
+    from workers.tiers.program import load_program as load
 
     try:
-        return program.load_program(path)
+        return load(path)
     except FileNotFoundError as err:
         raise ApplicationError(
             f"tier program not found: {path}", type="ProgramError", non_retryable=True
         ) from err
-    except (ValueError, TypeError) as err:  # pydantic ValidationError is a ValueError
+    except ProgramError as err:
         raise ApplicationError(str(err), type="ProgramError", non_retryable=True) from err
 
 
 def read_extract(folder: Path) -> dict[str, pl.DataFrame]:
     """Read and validate an extract folder; a bad one is a non-retryable ``ExtractError``."""
-    from workers.tiers import extract
+    from workers.tiers.extract import ExtractError
+    from workers.tiers.extract import read_extract as read
 
     try:
-        loaded = extract.read_extract(folder)
-    except extract.ExtractError as err:
+        return read(folder).tables()
+    except ExtractError as err:
         raise ApplicationError(str(err), type="ExtractError", non_retryable=True) from err
-    return _frames(loaded)
-
-
-def _frames(loaded: Any) -> dict[str, pl.DataFrame]:
-    if isinstance(loaded, dict):
-        return {name: loaded[name] for name in TABLES}
-    return {name: getattr(loaded, name) for name in TABLES}
 
 
 def validate(program_file: Path, folder: Path, period: str) -> Validated:
@@ -90,17 +78,9 @@ def validate(program_file: Path, folder: Path, period: str) -> Validated:
     frames = read_extract(folder)
     return Validated(
         program=program,
-        program_name=str(getattr(program, "name", "")),
+        program_name=program.name,
         frames=frames,
         members=frames["members"].height,
-    )
-
-
-def shard_of(members: pl.DataFrame, shard_count: int) -> pl.DataFrame:
-    """``member_id, shard``: members of one household always land in the same shard."""
-    key = pl.coalesce(pl.col("household_id"), pl.lit("m:") + pl.col("member_id"))
-    return members.select(
-        "member_id", (key.hash(seed=20_270_101) % shard_count).cast(pl.Int32).alias("shard")
     )
 
 
@@ -118,14 +98,16 @@ def write_shards(
     Returns:
         One entry per shard, empty shards included (a tiny extract may leave some empty).
     """
-    assignment = shard_of(validated.frames["members"], shard_count)
+    from workers.tiers.engine import shard_keys
+
+    assignment = shard_keys(validated.frames["members"], shard_count)
     tables = dict(validated.frames)
     tables["previous"] = previous
     parts: dict[str, dict[int, pl.DataFrame]] = {}
     for name, frame in tables.items():
         joined = frame.join(assignment, on="member_id", how="inner")
         parts[name] = {
-            int(key[0]): part.drop("shard")  # type: ignore[arg-type]
+            int(key[0]): part.drop("shard")
             for key, part in joined.partition_by("shard", as_dict=True).items()
         }
     shards = []
@@ -155,7 +137,6 @@ class ScoredShard:
     movement: dict[str, dict[str, int]]
     read_seconds: float = 0.0
     score_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def shard_member_ids(folder: Path) -> list[str]:
@@ -208,10 +189,38 @@ def score_shard_folder(program_file: Path, folder: Path, period: str) -> ScoredS
 
 
 def score_frames(
-    program: Any, frames: dict[str, pl.DataFrame], previous: pl.DataFrame, period: str
+    program: TierProgram, frames: dict[str, pl.DataFrame], previous: pl.DataFrame, period: str
 ) -> pl.DataFrame:
-    """Score with the engine and shape its output into ``persist.RESULT_COLUMNS``."""
-    raise NotImplementedError  # filled in against workers.tiers.engine
+    """Score with the production engine and shape its output into ``persist.RESULT_COLUMNS``.
+
+    ``points_by_item`` keeps the non-zero items only (most members score in a handful of the
+    thirty-odd items, and a smaller row is a faster COPY); readers add the zeros back from the
+    program's configured items.
+    """
+    from contracts.tiers import GOALS
+    from workers.tiers.engine import goal_column, item_column, possible_column, score_extract
+
+    items = program.configured_items()
+    goals = list(GOALS)
+    scored = score_extract(program, period, frames, previous)
+    return scored.select(
+        "member_id",
+        "total",
+        "household_total",
+        "level_code",
+        "level_name",
+        "previous_level_code",
+        "atm_service_charge_code",
+        persist.json_object(
+            [goal_column(g) for g in goals], "points_by_goal", keys=[str(g) for g in goals]
+        ),
+        persist.json_object(
+            [item_column(i) for i in items], "points_by_item", keys=items, drop_zero=True
+        ),
+        persist.json_object(
+            [possible_column(g) for g in goals], "possible_by_goal", keys=[str(g) for g in goals]
+        ),
+    )
 
 
 def level_change_events(
