@@ -138,6 +138,53 @@ def demo(
     run_demo(_state_dir(), members=members, keep=keep)
 
 
+@app.command("ops")
+def ops() -> None:
+    """Workflows by type and state, stuck or overdue work, dead-letter depth."""
+    from workers.ops import OpsSnapshot, snapshot
+    from workers.ops_config import load_ops_config
+    from workers.store.db import create_engine, session_factory
+    from workers.temporal_client import connect
+
+    settings = _settings()
+
+    async def collect() -> OpsSnapshot:
+        engine = create_engine(settings.database.url, pool_size=2)
+        try:
+            client = await connect(settings.temporal)
+            config = load_ops_config(settings.config_file)
+            return await snapshot(settings, client, session_factory(engine), config)
+        finally:
+            await engine.dispose()
+
+    view = asyncio.run(collect())
+    workflows = Table(title="Workflows by type and state", title_justify="left")
+    workflows.add_column("type")
+    statuses = list(next(iter(view.workflows.values())).keys())
+    for status in statuses:
+        workflows.add_column(status, justify="right")
+    for name, row in view.workflows.items():
+        workflows.add_row(name, *(str(row[s]) for s in statuses))
+    console.print(workflows)
+    queue = Table(title="Contact Us queue", title_justify="left")
+    for column in (*view.request_states, "queued > 1 day"):
+        queue.add_column(column, justify="right")
+    queue.add_row(*(str(v) for v in view.request_states.values()), str(view.stale_requests))
+    console.print(queue)
+    overdue = Table(title="Overdue follow-ups by assignee", title_justify="left")
+    overdue.add_column("assignee")
+    overdue.add_column("overdue", justify="right")
+    for assignee, count in sorted(view.overdue_follow_ups.items()):
+        overdue.add_row(assignee, str(count))
+    console.print(overdue if view.overdue_follow_ups else "Overdue follow-ups: none")
+    dead = Table(title="Dead-letter topics", title_justify="left")
+    dead.add_column("topic")
+    dead.add_column("records", justify="right")
+    for topic, depth in view.dead_letters.items():
+        dead.add_row(topic, str(depth))
+    console.print(dead)
+
+
 @employees_app.command("add")
 def employees_add(
     employee_id: Annotated[str, typer.Argument(help="Short employee id, e.g. SR")],

@@ -70,15 +70,17 @@ async def topic_depth(settings: KafkaSettings, topic: str) -> int:
     consumer = AIOKafkaConsumer(**connection_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
+        await consumer.topics()  # refreshes the cluster metadata
+        partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return 0
+        consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)
         return sum(ends[tp] - starts[tp] for tp in tps)
     finally:
+        # Stopping a group-less consumer before its background task first ran re-raises that
+        # task's cancellation (aiokafka 0.14); one loop turn lets it start.
+        await asyncio.sleep(0.01)
         await consumer.stop()

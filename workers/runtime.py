@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from contracts.config import OpsConfig
 from contracts.contact import PrivateContactsOptions
@@ -92,8 +93,21 @@ def build_worker(svc: Services) -> Worker:
         task_queue=svc.settings.temporal.task_queue,
         workflows=[ContactRequestWorkflow, FollowUpWorkflow, FollowUpAssignmentWorkflow],
         activities=activities,
+        workflow_runner=workflow_runner(),
         # Sync tier activities (polars) run in threads; async ones share the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=4),
+    )
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with the pure contract models passed through.
+
+    ``contracts`` holds only pydantic models and constants (no I/O, no clocks), so re-importing
+    it into every workflow run's sandbox would only cost time: with it passed through a new run
+    starts in a fraction of the time.
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("contracts")
     )
 
 

@@ -420,3 +420,56 @@ async def wait_result(handle: Any, timeout: float = 60.0) -> TierRunReport:
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+async def test_api_starts_runs_and_shows_reports_and_member_summaries(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from workers.api.auth import Caller, current_employee
+    from workers.api.tier_routes import router
+
+    (period,) = _unique_periods(1)
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
+        generate(h.settings, period, 300, seed=8)
+        app = FastAPI()
+        app.include_router(router, prefix="/api/v1")
+        app.state.sessions = h.sessions
+        app.state.temporal = h.client
+        app.state.settings = h.settings.model_copy(
+            update={"temporal": h.settings.temporal.model_copy(update={"task_queue": h.task_queue})}
+        )
+        app.dependency_overrides[current_employee] = lambda: Caller(
+            employee_id="SR", name="Test", role="employee"
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            assert (
+                await api.post("/api/v1/tier-scoring/runs", json={"period": "2026-13"})
+            ).status_code == 422
+            assert (await api.get("/api/v1/tier-scoring/runs/1999-01")).status_code == 404
+            started = await api.post("/api/v1/tier-scoring/runs", json={"period": period})
+            assert started.status_code == 200, started.text
+            assert started.json()["workflow_id"] == f"tier-scoring-{period}"
+            report = await wait_result(
+                h.client.get_workflow_handle_for(TierScoringWorkflow.run, f"tier-scoring-{period}")
+            )
+            run = (await api.get(f"/api/v1/tier-scoring/runs/{period}")).json()
+            assert run["state"] == "completed"
+            assert run["report"]["counts_by_level"] == report.counts_by_level
+            again = (await api.post("/api/v1/tier-scoring/runs", json={"period": period})).json()
+            assert again["state"] == "completed"  # returned, not started again
+            member = (await h.rows(period)).row(0, named=True)
+            summary = await api.get(f"/api/v1/members/{member['member_id']}/tier")
+            assert summary.status_code == 200, summary.text
+            body = summary.json()
+            assert body["period"] == period and body["level_code"] == member["level_code"]
+            assert body["total"] == member["total"]
+            assert sum(body["points_by_item"].values()) == member["total"]
+            assert sum(body["points_by_goal"].values()) == member["total"]
+            assert body["possible_points"] == sum(body["possible_by_goal"].values())
+            assert len(body["points_by_item"]) >= len(json.loads(member["points_by_item"]))
+            assert (await api.get("/api/v1/members/999999999999/tier")).status_code == 404
+            assert (await api.get("/api/v1/members/12a/tier")).status_code == 422

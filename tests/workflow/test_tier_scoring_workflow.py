@@ -166,3 +166,36 @@ async def test_period_before_uses_the_program_time_zone() -> None:
     # 02:00 on 1 Jan in Auckland is still 31 Dec in UTC: December is scored, not November.
     assert period_before(datetime(2026, 12, 31, 13, 0, tzinfo=UTC), "Pacific/Auckland") == "2026-12"
     assert period_before(datetime(2027, 1, 1, 7, 0, tzinfo=UTC), "America/Detroit") == "2026-12"
+
+
+async def test_columnar_events_equal_the_model_events() -> None:
+    import json
+
+    import polars as pl
+
+    from workers.kafka_client import encode_event
+    from workers.tiers.runs import level_change_events, level_change_values
+
+    rows = [
+        {
+            "member_id": "100001",
+            "total": 42,
+            "level_code": "SLV",
+            "level_name": 'Silver "S"',
+            "previous_level_code": None,
+        },
+        {
+            "member_id": "7",
+            "total": -3,
+            "level_code": "BAS",
+            "level_name": "Basic Service",
+            "previous_level_code": "BRZ",
+        },
+    ]
+    now = datetime(2026, 11, 1, 7, 0, 0, 123456, tzinfo=UTC)
+    models = [
+        (k, json.loads(encode_event(e))) for k, e in level_change_events("2026-10", rows, now)
+    ]
+    frame = level_change_values("2026-10", pl.DataFrame(rows), now)
+    columnar = [(k, json.loads(v)) for k, v in frame.iter_rows()]
+    assert columnar == models

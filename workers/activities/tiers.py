@@ -33,6 +33,7 @@ from workers.kafka_client import EventPublisher
 from workers.settings import Settings
 from workers.store.db import Sessions
 from workers.tiers import persist, runs
+from workers.tiers.publish import send_values
 
 T = TypeVar("T")
 HEARTBEAT_EVERY = 5.0
@@ -182,17 +183,19 @@ class TierActivities:
         began = time.perf_counter()
         member_ids = await asyncio.to_thread(runs.shard_member_ids, Path(publish.shard.folder))
         topic = self._settings.topics.tier_levels
+        # The publisher's own (idempotent) producer, fed whole record batches.
+        producer = self._publisher._producer
         published = 0
         async with persist.raw_connection(self._sessions) as conn:
             pending = await persist.pending_changes(conn, publish.period, member_ids)
-            for offset in range(0, len(pending), publish.batch_size):
-                batch = pending[offset : offset + publish.batch_size]
-                items = runs.level_change_events(publish.period, batch, datetime.now(UTC))
-                await self._publisher.publish_many(topic, items)
+            for offset in range(0, pending.height, publish.batch_size):
+                batch = pending.slice(offset, publish.batch_size)
+                values = runs.level_change_values(publish.period, batch, datetime.now(UTC))
+                await send_values(producer, topic, values, f"tier-level-{publish.period}-")
                 await persist.mark_published(
-                    conn, publish.period, [r["member_id"] for r in batch], datetime.now(UTC)
+                    conn, publish.period, batch["member_id"].to_list(), datetime.now(UTC)
                 )
-                published += len(batch)
+                published += batch.height
                 activity.heartbeat(published)
         return PublishResult(
             index=publish.shard.index,

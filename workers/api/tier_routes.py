@@ -20,8 +20,9 @@ from contracts.tier_runs import (
     workflow_id_for,
 )
 from workers.api.auth import CurrentEmployee
+from workers.settings import Settings
 from workers.store.db import Sessions
-from workers.tiers import persist
+from workers.tiers import persist, runs
 from workers.tiers.schedule import start_or_get_run
 
 router = APIRouter(prefix="", tags=["tiers"])
@@ -150,11 +151,28 @@ async def member_tier(
         row = await persist.member_result(conn, member_id, period)
     if row is None:
         raise HTTPException(404, detail=f"member {member_id} has no tier result")
-    return member_view(row)
+    return member_view(row, configured_items(request.app.state.settings))
 
 
-def member_view(row: dict[str, Any]) -> MemberTierView:
-    """The API view of a stored result row."""
+def configured_items(settings: Settings) -> list[str]:
+    """Item ids of the configured program (empty when it cannot be loaded)."""
+    from workers.tiers.program import ProgramError, load_program
+
+    path = runs.program_path(settings)
+    try:
+        return load_program(path).configured_items()
+    except (OSError, ProgramError):
+        return []
+
+
+def member_view(row: dict[str, Any], items: list[str] | None = None) -> MemberTierView:
+    """The API view of a stored result row.
+
+    Stored ``points_by_item`` holds the non-zero items only; ``items`` (the program's
+    configured items) are added back with 0 points.
+    """
+    points_by_item = dict.fromkeys(items or [], 0)
+    points_by_item.update({str(k): int(v) for k, v in row["points_by_item"].items()})
     possible = {str(k): int(v) for k, v in row["possible_by_goal"].items()}
     return MemberTierView(
         member_id=row["member_id"],
@@ -168,5 +186,5 @@ def member_view(row: dict[str, Any]) -> MemberTierView:
         atm_service_charge_code=row["atm_service_charge_code"],
         points_by_goal={str(k): int(v) for k, v in row["points_by_goal"].items()},
         possible_by_goal=possible,
-        points_by_item={str(k): int(v) for k, v in row["points_by_item"].items()},
+        points_by_item=points_by_item,
     )

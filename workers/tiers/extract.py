@@ -279,7 +279,9 @@ def check_tables(extract: Extract, files: Mapping[str, Path] | None = None) -> N
     first = _first(~accounts.get_column("file").is_in(FILES))
     if first is not None:
         raise _fail(file, "file", f"{rows(first)}: file must be one of {', '.join(FILES)}")
-    orphan = ~accounts.get_column("member_id").is_in(extract.members.get_column("member_id"))
+    orphan = ~accounts.get_column("member_id").is_in(
+        extract.members.get_column("member_id").implode()
+    )
     first = _first(orphan)
     if first is not None:
         raise _fail(file, "member_id", f"{rows(first)}: member not in members")

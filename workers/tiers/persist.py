@@ -235,24 +235,37 @@ async def read_levels(conn: asyncpg.Connection, period: str) -> pl.DataFrame:
     )
 
 
+_PENDING_SCHEMA = {
+    "member_id": pl.String,
+    "total": pl.Int64,
+    "level_code": pl.String,
+    "level_name": pl.String,
+    "previous_level_code": pl.String,
+}
+
+
 async def pending_changes(
     conn: asyncpg.Connection, period: str, member_ids: Sequence[str]
-) -> list[asyncpg.Record]:
-    """Unpublished level changes of the given members, ordered by member id."""
-    return cast(
-        list[asyncpg.Record],
-        await conn.fetch(
-            """
-            SELECT member_id, total, level_code, level_name, previous_level_code
-            FROM tier_results
-            WHERE period = $1 AND member_id = ANY($2::text[]) AND published_at IS NULL
-              AND level_code IS DISTINCT FROM previous_level_code
-            ORDER BY member_id
-            """,
-            period,
-            list(member_ids),
-        ),
+) -> pl.DataFrame:
+    """Unpublished level changes of the given members, ordered by member id (via COPY)."""
+    buffer = io.BytesIO()
+    await conn.copy_from_query(
+        """
+        SELECT member_id, total, level_code, level_name, previous_level_code
+        FROM tier_results
+        WHERE period = $1 AND member_id = ANY($2::text[]) AND published_at IS NULL
+          AND level_code IS DISTINCT FROM previous_level_code
+        ORDER BY member_id
+        """,
+        period,
+        list(member_ids),
+        output=buffer,
+        format="csv",
     )
+    if not buffer.getbuffer().nbytes:
+        return pl.DataFrame(schema=_PENDING_SCHEMA)
+    buffer.seek(0)
+    return pl.read_csv(buffer, has_header=False, schema=_PENDING_SCHEMA)
 
 
 async def mark_published(

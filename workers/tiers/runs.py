@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,27 +103,25 @@ def write_shards(
     assignment = shard_keys(validated.frames["members"], shard_count)
     tables = dict(validated.frames)
     tables["previous"] = previous
-    parts: dict[str, dict[int, pl.DataFrame]] = {}
+    folders = [work / f"shard-{index:03d}" for index in range(shard_count)]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    # One table at a time, each part written as soon as it is cut: peak memory stays near one
+    # table's size instead of the whole extract twice over.
     for name, frame in tables.items():
         joined = frame.join(assignment, on="member_id", how="inner")
-        parts[name] = {
-            int(key[0]): part.drop("shard")
-            for key, part in joined.partition_by("shard", as_dict=True).items()
-        }
-    shards = []
-    for index in range(shard_count):
-        folder = work / f"shard-{index:03d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in tables.items():
-            part = parts[name].get(index, frame.clear())
-            file = PREVIOUS_FILE if name == "previous" else f"{name}.parquet"
+        file = PREVIOUS_FILE if name == "previous" else f"{name}.parquet"
+        for index, folder in enumerate(folders):
+            part = joined.filter(pl.col("shard") == index).drop("shard")
             part.write_parquet(folder / file, compression="lz4", statistics=False)
-        members = parts["members"].get(index)
-        shards.append(
-            ShardFiles(
-                index=index, folder=str(folder), members=0 if members is None else members.height
-            )
-        )
+            del part
+        del joined
+    counts = assignment.group_by("shard").len()
+    members = {int(shard): int(n) for shard, n in counts.iter_rows()}
+    shards = [
+        ShardFiles(index=index, folder=str(folder), members=members.get(index, 0))
+        for index, folder in enumerate(folders)
+    ]
     return shards
 
 
@@ -223,10 +221,50 @@ def score_frames(
     )
 
 
+def level_change_values(period: str, frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    """``key, value`` per changed member: the structured-mode CloudEvent JSON, built columnar.
+
+    The JSON equals what ``contracts.cloudevents.new_event(...)`` with ``TierLevelChanged`` data
+    serialises to (a test checks it); the event id ``tier-level-{period}-{member_id}`` is
+    deterministic, so a re-sent batch is recognised by consumers.
+
+    Args:
+        period: The scored period.
+        frame: ``member_id, total, level_code, level_name, previous_level_code``.
+        now: The event time (UTC).
+
+    Returns:
+        Frame of ``key`` (member id) and ``value`` (JSON text).
+    """
+    stamp = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    data = pl.struct(
+        pl.col("member_id"),
+        pl.lit(period).alias("period"),
+        pl.col("total").alias("points"),
+        pl.col("level_code"),
+        pl.col("level_name"),
+        pl.col("previous_level_code"),
+    ).struct.json_encode()
+    # member ids are 1-12 digits: safe inside JSON strings as they are.
+    value = pl.concat_str(
+        pl.lit(f'{{"specversion":"1.0","id":"tier-level-{period}-'),
+        pl.col("member_id"),
+        pl.lit(
+            f'","source":"{SOURCE}","type":"{TIER_LEVEL_CHANGED}","time":"{stamp}",'
+            '"datacontenttype":"application/json","subject":"'
+        ),
+        pl.col("member_id"),
+        pl.lit('","data":'),
+        data,
+        pl.lit("}"),
+    )
+    return frame.select(pl.col("member_id").alias("key"), value.alias("value"))
+
+
 def level_change_events(
     period: str, rows: Sequence[Any], now: datetime
 ) -> list[tuple[str, CloudEvent]]:
-    """``(key, event)`` per changed member; the event id is ``tier-level-{period}-{member}``."""
+    """``(key, event)`` per changed member, as models (the reference for the columnar path)."""
     from contracts.tiers import TierLevelChanged
 
     items = []

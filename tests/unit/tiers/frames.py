@@ -77,9 +77,27 @@ def program(items: dict[str, Any], **settings: Any) -> TierProgram:
         "name": "Test",
         "levels": {
             "basic": {"name": "Basic Service", "code": "BAS", "atm_service_charge_code": 10},
-            "A": {"name": "Bronze", "code": "BRZ", "from": 10, "to": 29, "atm_service_charge_code": 11},
-            "B": {"name": "Silver", "code": "SLV", "from": 30, "to": 59, "atm_service_charge_code": 12},
-            "C": {"name": "Gold", "code": "GLD", "from": 60, "to": None, "atm_service_charge_code": 13},
+            "A": {
+                "name": "Bronze",
+                "code": "BRZ",
+                "from": 10,
+                "to": 29,
+                "atm_service_charge_code": 11,
+            },
+            "B": {
+                "name": "Silver",
+                "code": "SLV",
+                "from": 30,
+                "to": 59,
+                "atm_service_charge_code": 12,
+            },
+            "C": {
+                "name": "Gold",
+                "code": "GLD",
+                "from": 60,
+                "to": None,
+                "atm_service_charge_code": 13,
+            },
         },
         "items": items,
     }

@@ -1,0 +1,160 @@
+"""Benchmark: the whole monthly tier scoring run against real servers.
+
+Read the extract, score, persist to PostgreSQL and publish level changes, through
+``TierScoringWorkflow`` on a worker in this process, for N generated members; prints wall time
+per phase, the total, and the peak RSS of this (worker) process. The first month publishes an
+event for every member (first scoring); the second publishes only the members whose level moved.
+
+    python -m tests.bench.bench_tier_run --members 1000000 [--months 2] [--shards 4]
+
+Servers: the ``MEMBERFLOW_*`` environment when ``MEMBERFLOW_DATABASE_URL`` is set, otherwise a
+throwaway local stack (``deploy.stack.LocalStack``) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.worker import Worker
+
+from contracts.tier_runs import TierRunReport, TierScoringInput, workflow_id_for
+from workers.activities.tiers import TierActivities
+from workers.kafka_client import EventPublisher, ensure_topics
+from workers.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
+from workers.store.db import create_engine, session_factory
+from workers.store.migrate import upgrade
+from workers.temporal_client import connect
+from workflows.tier_scoring import TierScoringWorkflow
+
+GOALS = {"1000000": "< 180 s, < 2 GiB"}
+
+
+def _generate(root: str, period: str, members: int, seed: int) -> None:
+    from workers.tiers.generator import generate_extract
+
+    generate_extract(Path(root) / period, members=members, seed=seed, period=period)
+
+
+def generate(root: Path, period: str, members: int, seed: int) -> float:
+    """Generate in a child process, so its memory does not count as the worker's."""
+    began = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(target=_generate, args=(str(root), period, members, seed))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"generator failed ({child.exitcode})")
+    return time.perf_counter() - began
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_report(label: str, wall: float, report: TierRunReport) -> None:
+    """One run's figures."""
+    print(f"\n== {label}: period {report.period}, {report.members_scored:,} members ==")
+    print(f"wall (start to result)     {wall:8.2f} s")
+    for phase, seconds in report.timings.items():
+        print(f"  {phase:<25}{seconds:8.2f} s")
+    print(f"level changed              {report.members_changed:>10,}")
+    print(f"events published           {report.members_published:>10,}")
+    print(f"rows written               {report.rows_written:>10,}")
+    print(f"counts by level            {report.counts_by_level}")
+    print(f"peak RSS (worker process)  {peak_rss_mib():8.0f} MiB")
+
+
+async def bench(env: dict[str, str], members: int, months: int, shards: int, work: Path) -> None:
+    """Generate, then run ``months`` consecutive periods and print their figures."""
+    run_tag = uuid.uuid4().hex[:6]
+    settings = Settings(
+        kafka=KafkaSettings(bootstrap_servers=env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"]),
+        temporal=TemporalSettings(
+            address=env["MEMBERFLOW_TEMPORAL_ADDRESS"], task_queue=f"tier-bench-{run_tag}"
+        ),
+        database=DatabaseSettings(url=env["MEMBERFLOW_DATABASE_URL"]),
+        tier_extract_root=work / "extracts",
+    )
+    topics = settings.topics.model_copy(update={"tier_levels": f"tier-bench-{run_tag}.v1"})
+    settings = settings.model_copy(update={"topics": topics})
+    year = 2200 + int(run_tag, 16) % 700  # fresh periods: nothing stored before
+    periods = [f"{year}-{m:02d}" for m in range(1, months + 1)]
+    for index, period in enumerate(periods):
+        seconds = generate(settings.tier_extract_root, period, members, seed=100 + index)
+        print(f"generated {period}: {members:,} members in {seconds:.1f} s (child process)")
+    await upgrade(settings.database.url)
+    await ensure_topics(settings.kafka, [topics.tier_levels])
+    engine = create_engine(settings.database.url, pool_size=4)
+    publisher = EventPublisher(settings.kafka)
+    await publisher.start()
+    client = await connect(settings.temporal)
+    activities = TierActivities(session_factory(engine), publisher, settings)
+    print(f"peak RSS before the runs: {peak_rss_mib():.0f} MiB")
+    try:
+        async with Worker(
+            client,
+            task_queue=settings.temporal.task_queue,
+            workflows=[TierScoringWorkflow],
+            activities=activities.all(),
+        ):
+            for index, period in enumerate(periods):
+                began = time.perf_counter()
+                report = await client.execute_workflow(
+                    TierScoringWorkflow.run,
+                    TierScoringInput(period=period, shard_count=shards),
+                    id=workflow_id_for(period),
+                    task_queue=settings.temporal.task_queue,
+                )
+                label = "first scoring" if index == 0 else "following month"
+                print_report(label, time.perf_counter() - began, report)
+    finally:
+        await publisher.stop()
+        await engine.dispose()
+    print(f"\ngoal for 1,000,000 members: {GOALS['1000000']}")
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=2)
+    parser.add_argument("--shards", type=int, default=4)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tier-bench-"))
+    stack = None
+    try:
+        if os.environ.get("MEMBERFLOW_DATABASE_URL"):
+            env = {k: v for k, v in os.environ.items() if k.startswith("MEMBERFLOW_")}
+        else:
+            from deploy.stack import LocalStack
+
+            stack = LocalStack(
+                work / "stack",
+                ui=False,
+                persistent_temporal=False,
+                ports={"kafka": 0, "temporal": 0, "temporal-ui": 0, "postgres": 0},
+            )
+            print("starting a local stack (PostgreSQL, Temporal, Kafka) ...")
+            env = stack.up().env()
+        asyncio.run(bench(env, args.members, args.months, args.shards, work))
+    finally:
+        if stack is not None:
+            stack.down()
+        shutil.rmtree(work, ignore_errors=True)
+    sys.stdout.flush()
+    os._exit(0)  # the Temporal client's native threads can crash interpreter exit (sdk#300)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""``memberflow ops``: what operators check first — workflows, stuck work, dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+
+from contracts.config import OpsConfig
+from workers.clock import local_today
+from workers.kafka_reader import topic_depth
+from workers.settings import Settings
+from workers.store import contacts, followups
+from workers.store.db import Sessions
+
+WORKFLOW_TYPES = (
+    "ContactRequestWorkflow",
+    "FollowUpWorkflow",
+    "FollowUpAssignmentWorkflow",
+    "TierScoringWorkflow",
+    "MonthlyTierScoringWorkflow",
+)
+STATUSES = ("Running", "Completed", "Failed", "Terminated", "TimedOut")
+STALE_QUEUE_AGE = timedelta(days=1)
+
+
+@dataclass
+class OpsSnapshot:
+    """Everything ``memberflow ops`` prints."""
+
+    workflows: dict[str, dict[str, int]]
+    request_states: dict[str, int]
+    stale_requests: int
+    overdue_follow_ups: dict[str, int]
+    dead_letters: dict[str, int]
+
+
+async def workflow_counts(client: Client) -> dict[str, dict[str, int]]:
+    """Executions per workflow type and status (Temporal visibility)."""
+    counts: dict[str, dict[str, int]] = {}
+    for workflow_type in WORKFLOW_TYPES:
+        row: dict[str, int] = {}
+        for status in STATUSES:
+            query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = '{status}'"
+            row[status] = (await client.count_workflows(query)).count
+        counts[workflow_type] = row
+    return counts
+
+
+async def snapshot(
+    settings: Settings, client: Client, sessions: Sessions, ops: OpsConfig
+) -> OpsSnapshot:
+    """Collect the operator's view from Temporal, PostgreSQL and Kafka."""
+    states: dict[str, int] = {}
+    stale = 0
+    now = datetime.now(UTC)
+    for state in ("queued", "claimed", "replied", "deleted"):
+        records = await contacts.list_contact_requests(sessions, state=state, limit=100_000)
+        states[state] = len(records)
+        if state == "queued":
+            stale = sum(1 for r in records if now - r.submitted_at > STALE_QUEUE_AGE)
+    overdue = await followups.list_follow_ups(sessions, status="overdue", today=local_today(ops))
+    by_assignee: dict[str, int] = {}
+    for follow_up in overdue:
+        by_assignee[follow_up.assignee_employee_id] = (
+            by_assignee.get(follow_up.assignee_employee_id, 0) + 1
+        )
+    topics = settings.topics
+    dead = {
+        topics.dlq(t): await topic_depth(settings.kafka, topics.dlq(t)) for t in topics.inbound()
+    }
+    return OpsSnapshot(
+        workflows=await workflow_counts(client),
+        request_states=states,
+        stale_requests=stale,
+        overdue_follow_ups=by_assignee,
+        dead_letters=dead,
+    )
