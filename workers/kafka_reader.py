@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from workers.kafka_client import connection_options
@@ -65,16 +66,27 @@ async def read_topic(
     return records
 
 
+async def topic_partitions(settings: KafkaSettings, topic: str) -> list[int]:
+    """Partition numbers of a topic (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(**connection_options(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"] for t in described if t.get("error_code", 0) == 0 for p in t["partitions"]
+    )
+
+
 async def topic_depth(settings: KafkaSettings, topic: str) -> int:
     """Records currently held by a topic (end minus beginning offsets, all partitions)."""
+    tps = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
+    if not tps:
+        return 0
     consumer = AIOKafkaConsumer(**connection_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # refreshes the cluster metadata
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return 0
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)

@@ -462,7 +462,11 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
             again = (await api.post("/api/v1/tier-scoring/runs", json={"period": period})).json()
             assert again["state"] == "completed"  # returned, not started again
             member = (await h.rows(period)).row(0, named=True)
-            summary = await api.get(f"/api/v1/members/{member['member_id']}/tier")
+            latest = await api.get(f"/api/v1/members/{member['member_id']}/tier")
+            assert latest.status_code == 200 and latest.json()["period"] >= period
+            summary = await api.get(
+                f"/api/v1/members/{member['member_id']}/tier", params={"period": period}
+            )
             assert summary.status_code == 200, summary.text
             body = summary.json()
             assert body["period"] == period and body["level_code"] == member["level_code"]

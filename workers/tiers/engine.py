@@ -546,3 +546,42 @@ def to_results(program: TierProgram, frame: pl.DataFrame) -> list[MemberTierResu
             )
         )
     return results
+
+
+def _json_object(columns: list[str], keys: list[str]) -> pl.Expr:
+    """A ``{"key": int, ...}`` JSON string per row, built columnar (keys are identifiers)."""
+    if not columns:
+        return pl.lit("{}")
+    parts = [
+        pl.lit(f'"{key}":') + pl.col(column).cast(pl.Int64).cast(pl.String)
+        for column, key in zip(columns, keys, strict=True)
+    ]
+    return pl.lit("{") + pl.concat_str(parts, separator=",") + pl.lit("}")
+
+
+def stored_frame(program: TierProgram, frame: pl.DataFrame) -> pl.DataFrame:
+    """Engine rows shaped for storage: the per-goal and per-item points as JSON strings.
+
+    Returns:
+        ``member_id, total, household_total, level_code, level_name, previous_level_code,
+        atm_service_charge_code, points_by_goal, points_by_item, possible_by_goal`` with the
+        three last as JSON objects (goal keys ``"1"``..``"6"``, item keys the item ids).
+    """
+    items = program.configured_items()
+    goals = list(GOALS)
+    return frame.select(
+        "member_id",
+        "total",
+        "household_total",
+        "level_code",
+        "level_name",
+        "previous_level_code",
+        "atm_service_charge_code",
+        _json_object([goal_column(g) for g in goals], [str(g) for g in goals]).alias(
+            "points_by_goal"
+        ),
+        _json_object([item_column(i) for i in items], items).alias("points_by_item"),
+        _json_object([possible_column(g) for g in goals], [str(g) for g in goals]).alias(
+            "possible_by_goal"
+        ),
+    )

@@ -409,3 +409,24 @@ def test_member_ids_with_leading_zeros_stay_apart() -> None:
     )
     results = both(prog, data)
     assert (results["7"].total, results["007"].total) == (0, 12)
+
+
+def test_stored_frame_json_matches_the_results() -> None:
+    import json
+
+    from workers.tiers import engine
+
+    prog = program({"g4_online_banking": {"points": 12}, "other_wrong_address": {"points": -5}})
+    data = extract(
+        members=[{"member_id": "1", "wrong_address": True}],
+        activity=[{"member_id": "1", "online_banking_used": True}],
+    )
+    frame = engine.score_extract(prog, "2026-05", data)
+    stored = engine.stored_frame(prog, frame).row(0, named=True)
+    (result,) = engine.to_results(prog, frame)
+    assert json.loads(stored["points_by_item"]) == result.points_by_item
+    assert json.loads(stored["points_by_goal"]) == {
+        str(k): v for k, v in result.points_by_goal.items()
+    }
+    assert json.loads(stored["possible_by_goal"])["4"] == 12
+    assert (stored["total"], stored["level_code"]) == (7, "BAS")
