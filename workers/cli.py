@@ -185,6 +185,21 @@ def ops() -> None:
     console.print(dead)
 
 
+contracts_app = typer.Typer(help="The external contract as machine-readable documents.")
+app.add_typer(contracts_app, name="contracts")
+
+
+@contracts_app.command("export")
+def contracts_export(
+    out: Annotated[Path, typer.Option(help="Folder for the schema files")] = Path("docs/contracts"),
+) -> None:
+    """Write the JSON Schema of every Kafka message and configuration file."""
+    from workers.contracts_export import export_schemas
+
+    for path in export_schemas(out):
+        print(path)
+
+
 @employees_app.command("add")
 def employees_add(
     employee_id: Annotated[str, typer.Argument(help="Short employee id, e.g. SR")],
