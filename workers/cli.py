@@ -17,6 +17,7 @@ from rich.table import Table
 
 from deploy.processes import StackError
 from deploy.stack import LocalStack, apply_stack_env
+from workers.cli_tiers import tiers_app
 from workers.settings import Settings
 
 app = typer.Typer(help="memberflow: member-service workflows on Kafka, Temporal and PostgreSQL.")
@@ -26,6 +27,7 @@ app.add_typer(stack_app, name="stack")
 employees_app = typer.Typer(help="Employees and their API tokens.")
 app.add_typer(run_app, name="run")
 app.add_typer(employees_app, name="employees")
+app.add_typer(tiers_app, name="tiers")
 
 console = Console()
 

@@ -78,20 +78,29 @@ def build_worker(svc: Services) -> Worker:
     from workers.activities.assignments import AssignmentActivities
     from workers.activities.contact import ContactActivities
     from workers.activities.followups import FollowUpActivities
+    from workers.activities.tiers import TierActivities
     from workflows.contact_request import ContactRequestWorkflow
     from workflows.follow_up import FollowUpWorkflow
     from workflows.follow_up_assignment import FollowUpAssignmentWorkflow
+    from workflows.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
 
     sessions, publisher, topics = svc.session_factory, svc.publisher, svc.settings.topics
     activities = [
         *ContactActivities(sessions, publisher, topics, svc.ops).all(),
         *FollowUpActivities(sessions, publisher, topics, svc.ops).all(),
         *AssignmentActivities(sessions, svc.ops).all(),
+        *TierActivities(sessions, publisher, svc.settings).all(),
     ]
     return Worker(
         svc.temporal,
         task_queue=svc.settings.temporal.task_queue,
-        workflows=[ContactRequestWorkflow, FollowUpWorkflow, FollowUpAssignmentWorkflow],
+        workflows=[
+            ContactRequestWorkflow,
+            FollowUpWorkflow,
+            FollowUpAssignmentWorkflow,
+            TierScoringWorkflow,
+            MonthlyTierScoringWorkflow,
+        ],
         activities=activities,
         workflow_runner=workflow_runner(),
         # Sync tier activities (polars) run in threads; async ones share the event loop.
@@ -135,7 +144,18 @@ async def _until_stopped(*tasks: Callable[[asyncio.Event], Awaitable[None]]) -> 
     await asyncio.gather(*(task(stop) for task in tasks))
 
 
+async def ensure_tier_schedule(svc: Services) -> None:
+    """Create or update the monthly scoring Schedule in the program's time zone."""
+    from workers.tiers.program import load_program
+    from workers.tiers.runs import program_path
+    from workers.tiers.schedule import ensure_schedule
+
+    program = load_program(program_path(svc.settings))
+    await ensure_schedule(svc.temporal, svc.settings.temporal.task_queue, program.time_zone)
+
+
 async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
+    await ensure_tier_schedule(svc)
     worker = build_worker(svc)
     async with worker:
         log.info("worker polling task queue %s", svc.settings.temporal.task_queue)

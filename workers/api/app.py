@@ -8,7 +8,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from workers.api import contact_routes, member_routes, report_routes
+from workers.api import (
+    contact_routes,
+    follow_up_routes,
+    member_routes,
+    report_routes,
+    tier_routes,
+)
 
 if TYPE_CHECKING:
     from workers.runtime import Services
@@ -42,19 +48,6 @@ def create_app(services: Services) -> FastAPI:
         # One readable sentence instead of FastAPI's list of error objects (INTERFACES.md §2).
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
 
-    for module in (contact_routes, member_routes, report_routes):
+    for module in (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes):
         app.include_router(module.router, prefix=API_PREFIX)
-    _include_optional(app)
     return app
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Routers whose modules may be absent in a partial deployment."""
-    from workers.api import follow_up_routes
-
-    app.include_router(follow_up_routes.router, prefix=API_PREFIX)
-    try:
-        from workers.api import tier_routes
-    except ImportError:
-        return
-    app.include_router(tier_routes.router, prefix=API_PREFIX)

@@ -189,3 +189,8 @@ class SecureMessageRow(Base):
     body: Mapped[str] = mapped_column(Text)
     sent_by_employee_id: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The tier tables live in their own module; importing it here registers them on Base.metadata
+# so migrations and model checks see the whole schema.
+from workers.store import tier_tables as _tier_tables  # noqa: E402, F401

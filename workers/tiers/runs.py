@@ -106,16 +106,20 @@ def write_shards(
     folders = [work / f"shard-{index:03d}" for index in range(shard_count)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-    # One table at a time, each part written as soon as it is cut: peak memory stays near one
-    # table's size instead of the whole extract twice over.
     for name, frame in tables.items():
-        joined = frame.join(assignment, on="member_id", how="inner")
+        # Only the key column is joined (not a copy of the whole table); each shard's rows are
+        # then cut, written and dropped one at a time, so memory stays near the extract's size.
+        shard = (
+            frame.select("member_id")
+            .join(assignment, on="member_id", how="left", maintain_order="left")
+            .get_column("shard")
+        )
         file = PREVIOUS_FILE if name == "previous" else f"{name}.parquet"
         for index, folder in enumerate(folders):
-            part = joined.filter(pl.col("shard") == index).drop("shard")
+            part = frame.filter(shard == index)
             part.write_parquet(folder / file, compression="lz4", statistics=False)
             del part
-        del joined
+        del shard
     counts = assignment.group_by("shard").len()
     members = {int(shard): int(n) for shard, n in counts.iter_rows()}
     shards = [
