@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,6 +236,27 @@ class LocalStack:
                 }
             )
         return rows
+
+
+@contextmanager
+def throwaway_stack() -> Iterator[dict[str, str]]:
+    """A headless, in-memory stack on free ports in a temporary folder, removed afterwards.
+
+    Yields:
+        The ``MEMBERFLOW_*`` variables pointing at it.
+    """
+    state_dir = Path(tempfile.mkdtemp(prefix="memberflow-"))
+    stack = LocalStack(
+        state_dir,
+        ui=False,
+        persistent_temporal=False,
+        ports=dict.fromkeys(DEFAULT_PORTS, 0),
+    )
+    try:
+        yield stack.up().env()
+    finally:
+        stack.down()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def stack_env(state_dir: Path) -> dict[str, str]:

@@ -9,7 +9,6 @@ local processes (``deploy.stack``) in a throwaway folder with free ports; set
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +19,7 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from contracts.topics import Topics
-from deploy.stack import LocalStack
+from deploy.stack import throwaway_stack
 from workers.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
 from workers.temporal_client import connect
 
@@ -53,19 +52,8 @@ def server_env() -> Iterator[dict[str, str]]:
         with container_stack() as env:
             yield env
         return
-    state_dir = Path(tempfile.mkdtemp(prefix="memberflow-test-"))
-    stack = LocalStack(
-        state_dir,
-        ui=False,
-        persistent_temporal=False,
-        ports={"kafka": 0, "temporal": 0, "temporal-ui": 0, "postgres": 0},
-    )
-    try:
-        state = stack.up()
-        yield state.env()
-    finally:
-        stack.down()
-        shutil.rmtree(state_dir, ignore_errors=True)
+    with throwaway_stack() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

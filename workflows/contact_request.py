@@ -31,7 +31,7 @@ from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_ID, REQUE
 
 with workflow.unsafe.imports_passed_through():
     from workers.activities.contact import ContactActivities
-    from workflows.follow_up import FollowUpWorkflow
+    from workflows.follow_up import start_follow_up_child
 
 # Store and Kafka writes retry until they succeed; each is idempotent by its key.
 WRITE_TIMEOUT = timedelta(seconds=30)
@@ -273,13 +273,7 @@ class ContactRequestWorkflow:
             start_to_close_timeout=WRITE_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        # ABANDON: the follow-up lives for days after this request is finished.
-        await workflow.start_child_workflow(
-            FollowUpWorkflow.run,
-            follow_up,
-            id=f"follow-up-{follow_up_id}",
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-        )
+        await start_follow_up_child(follow_up)
         return follow_up_id
 
     @workflow.update

@@ -327,12 +327,7 @@ class FollowUpWorkflow:
             )
             # A child so the link shows in the UI, with ABANDON because the next follow-up
             # outlives this one, which completes in a moment.
-            await workflow.start_child_workflow(
-                FollowUpWorkflow.run,
-                child,
-                id=f"follow-up-{opened.follow_up_id}",
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
+            await start_follow_up_child(child)
             self._next_follow_up_id = opened.follow_up_id
             # The note just written is the closing note: no second one.
             await self._complete(request.employee_id, f"{key}/complete", None)
@@ -515,3 +510,22 @@ class FollowUpWorkflow:
                 FOLLOW_UP_STATUS.value_set(self._status),
             ]
         )
+
+
+def follow_up_workflow_id(follow_up_id: str) -> str:
+    """The business-key workflow id of a follow-up."""
+    return f"follow-up-{follow_up_id}"
+
+
+async def start_follow_up_child(start: FollowUpInput) -> None:
+    """Start a follow-up's own workflow from inside another workflow.
+
+    A child, so the link shows in the UI; ABANDON, because a follow-up lives for days after the
+    request, assignment or follow-up that opened it has finished.
+    """
+    await workflow.start_child_workflow(
+        FollowUpWorkflow.run,
+        start,
+        id=follow_up_workflow_id(start.follow_up_id),
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )

@@ -12,7 +12,7 @@ from contracts.followups import FollowUpInput
 
 with workflow.unsafe.imports_passed_through():
     from workers.activities.assignments import AssignmentActivities
-    from workflows.follow_up import FollowUpWorkflow
+    from workflows.follow_up import start_follow_up_child
 
 WRITE_TIMEOUT = timedelta(seconds=30)
 WRITE_RETRY = RetryPolicy(
@@ -39,13 +39,7 @@ class FollowUpAssignmentWorkflow:
             start_to_close_timeout=WRITE_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        # ABANDON: the follow-up outlives this short intake workflow by days.
-        await workflow.start_child_workflow(
-            FollowUpWorkflow.run,
-            follow_up,
-            id=f"follow-up-{follow_up_id}",
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-        )
+        await start_follow_up_child(follow_up)
         return AssignmentResult(
             assignment_id=start.assignment.assignment_id,
             tracker_id=follow_up.tracker_id,

@@ -28,6 +28,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from contracts.tier_runs import TierRunReport, TierScoringInput, workflow_id_for
+from tests.bench.servers import bench_servers
 from workers.activities.tiers import TierActivities
 from workers.kafka_client import EventPublisher, ensure_topics
 from workers.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
@@ -132,25 +133,10 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tier-bench-"))
-    stack = None
     try:
-        if os.environ.get("MEMBERFLOW_DATABASE_URL"):
-            env = {k: v for k, v in os.environ.items() if k.startswith("MEMBERFLOW_")}
-        else:
-            from deploy.stack import LocalStack
-
-            stack = LocalStack(
-                work / "stack",
-                ui=False,
-                persistent_temporal=False,
-                ports={"kafka": 0, "temporal": 0, "temporal-ui": 0, "postgres": 0},
-            )
-            print("starting a local stack (PostgreSQL, Temporal, Kafka) ...")
-            env = stack.up().env()
-        asyncio.run(bench(env, args.members, args.months, args.shards, work))
+        with bench_servers() as env:
+            asyncio.run(bench(env, args.members, args.months, args.shards, work))
     finally:
-        if stack is not None:
-            stack.down()
         shutil.rmtree(work, ignore_errors=True)
     sys.stdout.flush()
     os._exit(0)  # the Temporal client's native threads can crash interpreter exit (sdk#300)

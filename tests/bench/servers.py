@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from deploy.stack import LocalStack
+from deploy.stack import throwaway_stack
 
 
 @contextmanager
 def bench_servers() -> Iterator[dict[str, str]]:
     """``MEMBERFLOW_*`` variables of the servers to measure against."""
-    if os.environ.get("MEMBERFLOW_TEST_SERVERS") == "external":
+    if os.environ.get("MEMBERFLOW_TEST_SERVERS") == "external" or os.environ.get(
+        "MEMBERFLOW_DATABASE_URL"
+    ):
         yield {k: v for k, v in os.environ.items() if k.startswith("MEMBERFLOW_")}
         return
-    state_dir = Path(tempfile.mkdtemp(prefix="memberflow-bench-"))
-    stack = LocalStack(
-        state_dir,
-        ui=False,
-        persistent_temporal=False,
-        ports={"kafka": 0, "temporal": 0, "temporal-ui": 0, "postgres": 0},
-    )
-    try:
-        yield stack.up().env()
-    finally:
-        stack.down()
-        shutil.rmtree(state_dir, ignore_errors=True)
+    with throwaway_stack() as env:
+        yield env
 
 
 def percentile(values: list[float], fraction: float) -> float:

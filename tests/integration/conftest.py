@@ -7,12 +7,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.config import OpsConfig
 from contracts.topics import Topics
 from tests.conftest import unique_topics
+from workers.ops_config import load_ops_config
 from workers.runtime import Services, _api_task, _bridge_task, _worker_task, services
 from workers.settings import Settings
+from workers.store import employees
+from workers.store.db import Sessions, create_engine, session_factory
+from workers.store.migrate import upgrade
 
 
 @dataclass
@@ -70,3 +77,25 @@ async def app(base_settings: Settings, postgres_url: str) -> AsyncIterator[Runni
     """Worker + bridge on fresh topics."""
     async with running_app(base_settings, postgres_url=postgres_url) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def ops() -> OpsConfig:
+    """The shipped operations configuration."""
+    return load_ops_config(None)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine]:
+    """An engine on the session's database, migrated, with the configured employees."""
+    await upgrade(postgres_url)
+    eng = create_engine(postgres_url)
+    await employees.sync_employees_from_config(session_factory(eng), ops)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: AsyncEngine) -> Sessions:
+    """A session factory on that engine."""
+    return session_factory(engine)

@@ -7,12 +7,9 @@ Kafka is replaced by a recording publisher: the event shape is what matters here
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -30,11 +27,9 @@ from contracts.messages import FOLLOWUP_OVERDUE_NOTICE
 from contracts.topics import Topics
 from workers.activities.followups import FollowUpActivities
 from workers.kafka_client import EventPublisher
-from workers.ops_config import load_ops_config
 from workers.settings import KafkaSettings
-from workers.store import employees, followups, trackers
-from workers.store.db import Sessions, create_engine, session_factory
-from workers.store.migrate import upgrade
+from workers.store import followups, trackers
+from workers.store.db import Sessions
 from workers.store.records import FollowUpRecord
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -51,25 +46,6 @@ class RecordingPublisher(EventPublisher):
 
     async def publish(self, topic: str, key: str, event: CloudEvent) -> None:
         self.sent.append((topic, key, event))
-
-
-@pytest.fixture(scope="module")
-def ops() -> OpsConfig:
-    return load_ops_config(None)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine]:
-    await upgrade(postgres_url)
-    eng = create_engine(postgres_url)
-    await employees.sync_employees_from_config(session_factory(eng), ops)
-    yield eng
-    await eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def sessions(engine: AsyncEngine) -> Sessions:
-    return session_factory(engine)
 
 
 def tag() -> str:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 import pytest
-import pytest_asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Select, func, select, text
@@ -21,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.config import OpsConfig
 from contracts.messages import ContactSubmitted
-from workers.ops_config import load_ops_config
 from workers.store import contacts, employees, followups, reports, trackers
-from workers.store.db import Sessions, create_engine, session_factory
+from workers.store.db import Sessions
 from workers.store.errors import (
     ConflictError,
     CrossSalesRequiredError,
@@ -39,25 +36,6 @@ from workers.store.models import Base, ConversationRow, EmployeeRow, TrackerRow
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 TODAY = date(2026, 11, 20)
-
-
-@pytest.fixture(scope="module")
-def ops() -> OpsConfig:
-    return load_ops_config(None)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine]:
-    await upgrade(postgres_url)
-    eng = create_engine(postgres_url)
-    await employees.sync_employees_from_config(session_factory(eng), ops)
-    yield eng
-    await eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def sessions(engine: AsyncEngine) -> Sessions:
-    return session_factory(engine)
 
 
 def new_member() -> str:

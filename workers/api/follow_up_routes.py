@@ -15,16 +15,11 @@ from workers.api.errors import http_error
 from workers.api.schemas import CompleteBody, Items, NoteBody, ReassignBody
 from workers.store import employees, followups
 from workers.store.records import FollowUpFilter
-from workflows.follow_up import FollowUpWorkflow
+from workflows.follow_up import FollowUpWorkflow, follow_up_workflow_id
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 
 STATUSES = set(get_args(FollowUpFilter))
-
-
-def follow_up_workflow_id(follow_up_id: str) -> str:
-    """The business-key workflow id of a follow-up."""
-    return f"follow-up-{follow_up_id}"
 
 
 def _today(request: Request) -> date:
