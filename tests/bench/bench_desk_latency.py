@@ -156,7 +156,7 @@ async def measure(env: dict[str, str], count: int, rate: float, concurrency: int
         while not port_open("127.0.0.1", port):
             await asyncio.sleep(0.2)
         desk = DeskClient(f"http://127.0.0.1:{port}", token)
-        warm, warm_ids = await listed_latencies(settings, desk, 20, rate)
+        _, warm_ids = await listed_latencies(settings, desk, 20, rate)
         await notification_latencies(settings, desk, warm_ids, concurrency)
         listed, ids = await listed_latencies(settings, desk, count, rate)
         notified = await notification_latencies(settings, desk, ids, concurrency)
