@@ -33,7 +33,7 @@ unit: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts workflows workers deploy
+	$(BIN)/mypy contracts workflows workers deploy tests
 
 format: setup
 	$(BIN)/ruff format .

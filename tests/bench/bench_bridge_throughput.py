@@ -16,7 +16,7 @@ import uuid
 
 from temporalio.client import Client
 
-from contracts.contact import ContactRequestInput
+from contracts.contact import ContactRequestInput, PrivateContactsOptions
 from contracts.messages import ContactSubmitted
 from tests.bench.servers import bench_servers
 from tests.conftest import unique_topics
@@ -59,7 +59,7 @@ async def bridge_rate(
     """
     topics = unique_topics("bench")
     await ensure_topics(kafka, topics.all_topics())
-    records = []
+    records: list[tuple[bytes | None, bytes]] = []
     for i in range(count):
         member = str(100000 + i)
         records.append((member.encode(), encoded(contact_event(member_id=member))))
@@ -74,13 +74,13 @@ async def bridge_rate(
         if len(stamps) >= count:
             done.set()
 
-    bridge_app.acknowledge = counting_ack  # type: ignore[assignment]
+    bridge_app.acknowledge = counting_ack
     deps = BridgeDeps(
         temporal=client,
         task_queue=task_queue,
         topics=topics,
         departments={"LOANS", "DEPOSITS", "CARDS", "GENERAL"},
-        contact_options=ContactRequestInput.model_fields["options"].default_factory(),  # type: ignore[misc]
+        contact_options=PrivateContactsOptions(),
     )
     settings = kafka.model_copy(update={"bridge_group_id": f"bench-{uuid.uuid4().hex[:6]}"})
     broker = build_broker(settings, topics, lambda: deps)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -64,7 +65,10 @@ async def running_app(
             "bridge": _bridge_task,
             "api": _api_task,
         }
-        tasks = [asyncio.create_task(runners[p](svc, stop)) for p in parts]  # type: ignore[arg-type]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(runners[p](svc, stop))  # type: ignore[arg-type]
+            for p in parts
+        ]
         try:
             yield RunningApp(settings, svc)
         finally:

@@ -148,3 +148,12 @@ def _security(options: dict[str, object]) -> BaseSecurity | None:
     password = str(options.get("sasl_plain_password") or "")
     kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
     return kinds[str(mechanism)](username, password, ssl_context=ssl_context, use_ssl=use_ssl)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "BridgeDeps",
+    "acknowledge",
+    "build_broker",
+    "raw_body",
+    "start_contact_request",
+]
