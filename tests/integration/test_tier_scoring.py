@@ -42,18 +42,7 @@ from workflows.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkfl
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 MEMBERS = 2_000
-COMPARED = [
-    "member_id",
-    "total",
-    "household_total",
-    "level_code",
-    "level_name",
-    "previous_level_code",
-    "atm_service_charge_code",
-    "points_by_goal",
-    "points_by_item",
-    "possible_by_goal",
-]
+COMPARED = list(persist.RESULT_COLUMNS)
 
 
 JSON_COLUMNS = ("points_by_goal", "points_by_item", "possible_by_goal")

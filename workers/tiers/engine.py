@@ -10,7 +10,7 @@ hold the two to the same answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -548,18 +548,35 @@ def to_results(program: TierProgram, frame: pl.DataFrame) -> list[MemberTierResu
     return results
 
 
-def _json_object(columns: list[str], keys: list[str]) -> pl.Expr:
-    """A ``{"key": int, ...}`` JSON string per row, built columnar (keys are identifiers)."""
-    if not columns:
-        return pl.lit("{}")
-    parts = [
-        pl.lit(f'"{key}":') + pl.col(column).cast(pl.Int64).cast(pl.String)
-        for column, key in zip(columns, keys, strict=True)
-    ]
-    return pl.lit("{") + pl.concat_str(parts, separator=",") + pl.lit("}")
+def json_object(
+    columns: Sequence[str], name: str, *, keys: Sequence[str] | None = None, drop_zero: bool = False
+) -> pl.Expr:
+    """A JSON-object string column from integer columns, built vectorized (no row loop).
+
+    Args:
+        columns: Integer columns, one per key, in key order.
+        name: Name of the resulting column.
+        keys: JSON keys (default: the column names); plain identifiers, not escaped.
+        drop_zero: Leave out keys whose value is 0 (keeps wide, mostly-zero rows small).
+
+    Returns:
+        An expression producing ``{"key": value, ...}`` per row (``{}`` when empty).
+    """
+    names = list(keys) if keys is not None else list(columns)
+    parts = []
+    for column, key in zip(columns, names, strict=True):
+        value = pl.col(column).cast(pl.Int64)
+        text = pl.lit(f'"{key}":') + value.cast(pl.String)
+        parts.append(pl.when(value != 0).then(text) if drop_zero else text)
+    if not parts:
+        return pl.lit("{}").alias(name)
+    body = pl.concat_str(parts, separator=",", ignore_nulls=True).fill_null("")
+    return (pl.lit("{") + body + pl.lit("}")).alias(name)
 
 
-def stored_frame(program: TierProgram, frame: pl.DataFrame) -> pl.DataFrame:
+def stored_frame(
+    program: TierProgram, frame: pl.DataFrame, *, drop_zero_items: bool = False
+) -> pl.DataFrame:
     """Engine rows shaped for storage: the per-goal and per-item points as JSON strings.
 
     Returns:
@@ -577,11 +594,13 @@ def stored_frame(program: TierProgram, frame: pl.DataFrame) -> pl.DataFrame:
         "level_name",
         "previous_level_code",
         "atm_service_charge_code",
-        _json_object([goal_column(g) for g in goals], [str(g) for g in goals]).alias(
-            "points_by_goal"
+        json_object(
+            [goal_column(g) for g in goals], "points_by_goal", keys=[str(g) for g in goals]
         ),
-        _json_object([item_column(i) for i in items], items).alias("points_by_item"),
-        _json_object([possible_column(g) for g in goals], [str(g) for g in goals]).alias(
-            "possible_by_goal"
+        json_object(
+            [item_column(i) for i in items], "points_by_item", keys=items, drop_zero=drop_zero_items
+        ),
+        json_object(
+            [possible_column(g) for g in goals], "possible_by_goal", keys=[str(g) for g in goals]
         ),
     )

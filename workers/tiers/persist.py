@@ -39,17 +39,8 @@ RESULT_COLUMNS = (
 )
 """Columns of a results frame as ``write_results`` expects them (JSON columns as strings)."""
 
-_COMPARED = (
-    "total",
-    "household_total",
-    "level_code",
-    "level_name",
-    "previous_level_code",
-    "atm_service_charge_code",
-    "points_by_goal",
-    "points_by_item",
-    "possible_by_goal",
-)
+_COMPARED = RESULT_COLUMNS[1:]
+"""Every stored value but the key: what ``result_hash`` covers."""
 _STORED = ("period", *RESULT_COLUMNS, "result_hash", "published_at")
 _HASH_SEED = 0x7469_6572
 
@@ -89,32 +80,6 @@ async def raw_connection(sessions: Sessions) -> AsyncIterator[asyncpg.Connection
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         yield cast(asyncpg.Connection, raw.driver_connection)
-
-
-def json_object(
-    columns: Sequence[str], name: str, *, keys: Sequence[str] | None = None, drop_zero: bool = False
-) -> pl.Expr:
-    """A JSON-object string column from integer columns, built vectorized (no row loop).
-
-    Args:
-        columns: Integer columns, one per key, in key order.
-        name: Name of the resulting column.
-        keys: JSON keys (default: the column names); plain identifiers, not escaped.
-        drop_zero: Leave out keys whose value is 0 (keeps wide, mostly-zero rows small).
-
-    Returns:
-        An expression producing ``{"key": value, ...}`` per row (``{}`` when empty).
-    """
-    names = list(keys) if keys is not None else list(columns)
-    parts = []
-    for column, key in zip(columns, names, strict=True):
-        value = pl.col(column).cast(pl.Int64)
-        text = pl.lit(f'"{key}":') + value.cast(pl.String)
-        parts.append(pl.when(value != 0).then(text) if drop_zero else text)
-    if not parts:
-        return pl.lit("{}").alias(name)
-    body = pl.concat_str(parts, separator=",", ignore_nulls=True).fill_null("")
-    return (pl.lit("{") + body + pl.lit("}")).alias(name)
 
 
 def with_hash(frame: pl.DataFrame) -> pl.DataFrame:

@@ -20,7 +20,6 @@ from contracts.messages import TIER_LEVEL_CHANGED
 from contracts.tier_runs import NO_LEVEL, FinishInput, ShardFiles, TierRunReport
 from contracts.tiers import TierProgram
 from workers.settings import Settings
-from workers.tiers import persist
 
 WORK_FOLDER = ".work"
 """Shard files live under ``<extract root>/.work/<period>/<run id>/shard-NNN/``."""
@@ -199,30 +198,10 @@ def score_frames(
     thirty-odd items, and a smaller row is a faster COPY); readers add the zeros back from the
     program's configured items.
     """
-    from contracts.tiers import GOALS
-    from workers.tiers.engine import goal_column, item_column, possible_column, score_extract
+    from workers.tiers.engine import score_extract, stored_frame
 
-    items = program.configured_items()
-    goals = list(GOALS)
     scored = score_extract(program, period, frames, previous)
-    return scored.select(
-        "member_id",
-        "total",
-        "household_total",
-        "level_code",
-        "level_name",
-        "previous_level_code",
-        "atm_service_charge_code",
-        persist.json_object(
-            [goal_column(g) for g in goals], "points_by_goal", keys=[str(g) for g in goals]
-        ),
-        persist.json_object(
-            [item_column(i) for i in items], "points_by_item", keys=items, drop_zero=True
-        ),
-        persist.json_object(
-            [possible_column(g) for g in goals], "possible_by_goal", keys=[str(g) for g in goals]
-        ),
-    )
+    return stored_frame(program, scored, drop_zero_items=True)
 
 
 def level_change_values(period: str, frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
