@@ -71,7 +71,7 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-async def story(settings: Settings, env: dict[str, str], api: str) -> None:
+async def story(settings: Settings, env: dict[str, str], api: str) -> dict[str, str]:
     """Marty asks, Sarah replies with a follow-up for John, John is notified and completes it."""
     step(1, "Employees get their desk tokens (memberflow employees add)")
     tokens = {
@@ -91,6 +91,7 @@ async def story(settings: Settings, env: dict[str, str], api: str) -> None:
     finally:
         await sarah.close()
         await john.close()
+    return tokens
 
 
 async def _story(settings: Settings, sarah: DeskClient, john: DeskClient) -> None:
@@ -207,6 +208,28 @@ def tiers(env: dict[str, str], period: str, members: int) -> None:
     console.print(cli(env, "tiers", "run", "--period", period))
 
 
+async def member_summary(settings: Settings, api: str, token: str, period: str) -> None:
+    """One member's points summary, as the desk shows it (GET /members/{id}/tier)."""
+    changes = await read_topic(settings.kafka, settings.topics.tier_levels, 1)
+    member_id = changes[0].json()["data"]["member_id"]
+    desk = DeskClient(api, token)
+    try:
+        summary = await desk.tier(member_id, period)
+    finally:
+        await desk.close()
+    console.print(
+        f"member {member_id}: level {summary.get('level_code')} ({summary.get('level_name')}), "
+        f"{summary.get('total')} of {summary.get('possible_points')} possible points"
+    )
+    goals = summary.get("points_by_goal", {})
+    possible = summary.get("possible_by_goal", {})
+    show(
+        [{"goal": g, "points": goals[g], "possible": possible.get(g, "")} for g in goals],
+        ["goal", "points", "possible"],
+        "points by goal",
+    )
+
+
 def where_to_look(stack_env: dict[str, str], ui: str | None, api: str) -> None:
     """Addresses for operators."""
     step(10, "Where to look")
@@ -247,9 +270,10 @@ def run_demo(state_dir: Path, members: int = 20_000, keep: bool = False) -> None
                 raise RuntimeError(f"memberflow run all did not start; see {log}")
             time.sleep(0.2)
         console.print(f"bridge + worker + API running (memberflow run all, log {log})")
-        asyncio.run(story(settings, env, api))
+        tokens = asyncio.run(story(settings, env, api))
         period = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         tiers(env, period, members)
+        asyncio.run(member_summary(settings, api, tokens["MG"], period))
         ui = state.servers.get("temporal-ui")
         where_to_look(env, ui.address if ui else None, api)
         if not keep:
