@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from temporalio.client import Client
@@ -226,7 +226,6 @@ async def run_all(settings: Settings) -> None:
 
 
 __all__ = [
-    "AsyncExitStack",
     "Services",
     "run_all",
     "run_api",

@@ -9,7 +9,6 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from contracts.contact import (
-    ContactRequestView,
     EmployeeAction,
     FollowUpRequest,
     ReplyInput,
@@ -175,4 +174,4 @@ async def reply(
     return ReplyAnswer(**result.model_dump(mode="json"))
 
 
-__all__ = ["ContactRequestView", "router"]
+__all__ = ["router"]

@@ -14,7 +14,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.contact import ContactRequestInput
 from workflows.contact_request import ContactRequestWorkflow
-from workflows.search_attributes import DEPARTMENT, MEMBER_ID, REQUEST_STATE
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,8 @@ async def start_contact_request(
     """Start the request's workflow unless it exists already.
 
     Returns:
-        True when this call started it, False when it already existed (a redelivery).
+        False when the request's workflow had already finished (a late redelivery), True when
+        it was started now or is still running (``USE_EXISTING`` hands back the open run).
     """
     request = start.request
     workflow_id = contact_workflow_id(request.request_id)
@@ -91,9 +91,6 @@ async def start_contact_request(
 
 
 __all__ = [
-    "DEPARTMENT",
-    "MEMBER_ID",
-    "REQUEST_STATE",
     "TemporalUnavailable",
     "contact_workflow_id",
     "start_contact_request",
