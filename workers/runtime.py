@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -164,7 +165,8 @@ async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
 
 async def _bridge_task(svc: Services, stop: asyncio.Event) -> None:
     deps = build_bridge_deps(svc)
-    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps)
+    registry = metrics_registry(svc.settings)
+    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps, registry)
     await broker.start()
     log.info("bridge consuming %s", ", ".join(svc.settings.topics.inbound()))
     try:
@@ -184,6 +186,21 @@ async def _api_task(svc: Services, stop: asyncio.Event) -> None:
     await stop.wait()
     server.should_exit = True
     await serve
+
+
+_metrics_servers: dict[int, CollectorRegistry] = {}
+
+
+def metrics_registry(settings: Settings) -> CollectorRegistry | None:
+    """The process's Prometheus registry, served on ``metrics_port`` (None when off)."""
+    port = settings.metrics_port
+    if port is None:
+        return None
+    if port not in _metrics_servers:
+        registry = CollectorRegistry()
+        start_http_server(port, addr=settings.api_host, registry=registry)
+        _metrics_servers[port] = registry
+    return _metrics_servers[port]
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -50,6 +50,8 @@ class TemporalSettings(BaseSettings):
     tls_client_key: Path | None = None
     tls_server_root_ca: Path | None = None
     api_key: SecretStr | None = None
+    # host:port where the SDK's runtime serves Prometheus metrics (off unless set).
+    metrics_bind: str | None = None
 
 
 class DatabaseSettings(BaseSettings):
@@ -79,6 +81,9 @@ class Settings(BaseSettings):
     tier_extract_root: Path = Path(".state/extracts")
     tier_program: Path | None = None
     log_level: str = "INFO"
+    # Prometheus endpoint of the bridge's Kafka metrics (off unless set). The Temporal SDK's
+    # worker and client metrics have their own endpoint: MEMBERFLOW_TEMPORAL_METRICS_BIND.
+    metrics_port: int | None = None
 
     def describe(self) -> str:
         """A one-line summary without secrets, for start-up logs."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workers.settings import TemporalSettings
 
@@ -23,8 +24,22 @@ async def connect(settings: TemporalSettings) -> Client:
         )
     return await Client.connect(
         settings.address,
+        runtime=_runtime(settings.metrics_bind),
         namespace=settings.namespace,
         data_converter=pydantic_data_converter,
         tls=tls,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
     )
+
+
+_runtimes: dict[str, Runtime] = {}
+
+
+def _runtime(metrics_bind: str | None) -> Runtime | None:
+    """The SDK runtime exporting Prometheus metrics on ``metrics_bind`` (one per process)."""
+    if metrics_bind is None:
+        return None
+    if metrics_bind not in _runtimes:
+        telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_bind))
+        _runtimes[metrics_bind] = Runtime(telemetry=telemetry)
+    return _runtimes[metrics_bind]

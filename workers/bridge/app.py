@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity
+from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
 from contracts.contact import ContactRequestInput, PrivateContactsOptions
@@ -55,7 +57,10 @@ async def acknowledge(message: KafkaMessage) -> None:
 
 
 def build_broker(
-    settings: KafkaSettings, topics: Topics, deps: Callable[[], BridgeDeps]
+    settings: KafkaSettings,
+    topics: Topics,
+    deps: Callable[[], BridgeDeps],
+    registry: CollectorRegistry | None = None,
 ) -> KafkaBroker:
     """A broker with the bridge's subscribers; ``deps`` is read at message time."""
     options = connection_options(settings)
@@ -64,6 +69,12 @@ def build_broker(
         enable_idempotence=True,
         graceful_timeout=15.0,
         security=_security(options),
+        # Received/processed counts and durations per topic, when metrics are on.
+        middlewares=(
+            [KafkaPrometheusMiddleware(registry=registry, app_name="memberflow-bridge")]
+            if registry is not None
+            else []
+        ),
     )
 
     async def handle(
