@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     scored = 0
-    for index in range(args.shards):
-        part = engine.shard_members(data, index, args.shards)
+    for part in engine.split_shards(data, args.shards):
         scored += engine.score_extract(program, args.period, part, previous).height
     sharded_s = time.perf_counter() - began
     assert scored == frame.height

@@ -108,8 +108,9 @@ class TierActivities:
             await persist.start_run(conn, start.period, start.workflow_id, start.started_at)
         info = activity.info()
         work = self._work_root / start.period / (info.workflow_run_id or "run")
+        shard_count = runs.shard_count_for(validated.members, start.shard_count)
         shards = await _with_heartbeats(
-            lambda: runs.write_shards(validated, previous, work, start.shard_count), "sharding"
+            lambda: runs.write_shards(validated, previous, work, shard_count), "sharding"
         )
         return PrepareResult(
             period=start.period,

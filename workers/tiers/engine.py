@@ -510,15 +510,36 @@ def shard_members(
     """
     if not 0 <= shard_index < shard_count:
         raise ValueError(f"shard_index must be in 0..{shard_count - 1}")
+    return split_shards(extract, shard_count)[shard_index]
+
+
+def split_shards(extract: Extract | Mapping[str, pl.DataFrame], shard_count: int) -> list[Extract]:
+    """Every household-aligned shard of the extract, each table cut once.
+
+    Args:
+        extract: The whole extract.
+        shard_count: Number of shards.
+
+    Returns:
+        ``shard_count`` extracts (possibly empty), shard ``i`` at index ``i``; rows of other
+        tables whose member is not in ``members`` belong to no shard.
+    """
     data = _as_extract(extract)
-    keys = shard_keys(data.members, shard_count)
-    ids = keys.filter(pl.col("shard") == shard_index).select("member_id")
-    return Extract.of(
-        {
-            name: frame.join(ids, on="member_id", how="semi", maintain_order="left")
-            for name, frame in data
+    keys = shard_keys(data.members, shard_count).select(member_key().alias("mk"), pl.col("shard"))
+    parts: dict[str, dict[int, pl.DataFrame]] = {}
+    for name, frame in data:
+        # Join on the integer key (fast), then split the table by shard in one pass.
+        tagged = frame.with_columns(member_key().alias("mk")).join(
+            keys, on="mk", how="inner", maintain_order="left"
+        )
+        parts[name] = {
+            int(key[0]): part.drop("mk", "shard")
+            for key, part in tagged.partition_by("shard", as_dict=True).items()
         }
-    )
+    return [
+        Extract.of({name: parts[name].get(i, frame.clear()) for name, frame in data})
+        for i in range(shard_count)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

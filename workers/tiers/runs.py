@@ -83,6 +83,15 @@ def validate(program_file: Path, folder: Path, period: str) -> Validated:
     )
 
 
+MEMBERS_PER_SHARD = 250_000
+"""Upper bound of members per shard: a shard's scoring memory grows with its size."""
+
+
+def shard_count_for(members: int, requested: int) -> int:
+    """At least ``requested`` shards, more when the extract is large (bounded shard size)."""
+    return max(requested, -(-members // MEMBERS_PER_SHARD))
+
+
 def write_shards(
     validated: Validated, previous: pl.DataFrame, work: Path, shard_count: int
 ) -> list[ShardFiles]:

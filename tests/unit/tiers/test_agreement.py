@@ -265,3 +265,17 @@ def test_household_aligned_shards_give_the_same_results(
         for index in range(shard_count)
     ]
     assert pl.concat(parts).sort("member_id").equals(whole)
+
+
+def test_split_shards_cover_every_row_once_and_keep_households_whole() -> None:
+    from workers.tiers.generator import generate_frames
+
+    data = generate_frames("2026-05", 2_000, 8)
+    shards = engine.split_shards(data, 3)
+    for name, frame in data:
+        joined = pl.concat([shard.tables()[name] for shard in shards])
+        assert joined.sort(joined.columns).equals(frame.sort(frame.columns)), name
+    homes = [set(s.members["household_id"].drop_nulls()) for s in shards]
+    assert not (homes[0] & homes[1]) and not (homes[0] & homes[2]) and not (homes[1] & homes[2])
+    assert all(s.members.height > 0 for s in shards)
+    assert engine.shard_members(data, 1, 3).members.equals(shards[1].members)

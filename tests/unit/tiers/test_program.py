@@ -258,3 +258,12 @@ def test_level_changed_event_model() -> None:
         "level_name": "Silver",
         "previous_level_code": None,
     }
+
+
+def test_large_extracts_get_more_shards() -> None:
+    from workers.tiers.runs import MEMBERS_PER_SHARD, shard_count_for
+
+    assert shard_count_for(2_000, 4) == 4
+    assert shard_count_for(MEMBERS_PER_SHARD * 4, 4) == 4
+    assert shard_count_for(MEMBERS_PER_SHARD * 4 + 1, 4) == 5
+    assert shard_count_for(3_000_000, 4) == 12
