@@ -39,6 +39,10 @@ _SHORT_DURATION = re.compile(r"^(\d+)\s*(s|m|min|h)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}
 
 
+DEFAULT_TIME_ZONE = "America/Detroit"
+"""The credit union's time zone when the configuration names none."""
+
+
 class _Strict(BaseModel):
     # A typo in a key must not silently fall back to a default.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -215,7 +219,7 @@ class OpsConfig(_Strict):
     """The whole, cross-checked operations configuration."""
 
     # The credit union's time zone: due dates, "overdue" and "today" are judged in it.
-    time_zone: str = "America/Detroit"
+    time_zone: str = DEFAULT_TIME_ZONE
     departments: list[Department] = Field(default_factory=default_departments)
     tracker_types: list[TrackerType] = Field(default_factory=default_tracker_types)
     memo_types: list[MemoType] = Field(default_factory=default_memo_types)

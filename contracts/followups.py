@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-DEFAULT_TIME_ZONE = "America/Detroit"
+from contracts.config import DEFAULT_TIME_ZONE
+
 SUMMARY_MAX = 200
 
 FollowUpState = Literal["outstanding", "completed"]

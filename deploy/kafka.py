@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.processes import StackError, log_tail, pid_alive, port_open, spawn, wait_until
+from deploy.processes import StackError, pid_alive, port_open, spawn, wait_until
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 POM = DEPLOY_DIR / "kafka" / "pom.xml"
@@ -151,7 +151,3 @@ class KafkaBroker:
             log_file=self.log_file,
         )
         return pid
-
-    def failure_hint(self) -> str:
-        """The end of the broker log, for error messages."""
-        return log_tail(self.log_file)

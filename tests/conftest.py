@@ -8,12 +8,12 @@ local processes (``deploy.stack``) in a throwaway folder with free ports; set
 
 from __future__ import annotations
 
+import asyncio
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
@@ -83,14 +83,19 @@ def postgres_url(server_env: dict[str, str]) -> str:
     """A database of its own for this session (migrations not applied)."""
     if SERVERS != "local":
         return server_env["MEMBERFLOW_DATABASE_URL"]
-    from deploy.postgres import PostgresCluster
-
     url = server_env["MEMBERFLOW_DATABASE_URL"]
-    host_port = url.split("@", 1)[1].split("/", 1)[0]
-    port = int(host_port.rsplit(":", 1)[1])
-    state_dir = Path(tempfile.gettempdir())  # only the port matters for create_database
-    cluster = PostgresCluster(home=state_dir, port=port)
-    return cluster.create_database(f"mf_test_{uuid.uuid4().hex[:8]}")
+    name = f"mf_test_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        # The local stack's application role may create databases.
+        connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"{url.rsplit('/', 1)[0]}/{name}"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

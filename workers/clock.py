@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from contracts.config import OpsConfig
-
-DEFAULT_TIME_ZONE = "America/Detroit"
+from contracts.config import DEFAULT_TIME_ZONE, OpsConfig
 
 
 def local_today(ops: OpsConfig | None = None, now: datetime | None = None) -> date:

@@ -52,14 +52,9 @@ async def snapshot(
     settings: Settings, client: Client, sessions: Sessions, ops: OpsConfig
 ) -> OpsSnapshot:
     """Collect the operator's view from Temporal, PostgreSQL and Kafka."""
-    states: dict[str, int] = {}
-    stale = 0
-    now = datetime.now(UTC)
-    for state in ("queued", "claimed", "replied", "deleted"):
-        records = await contacts.list_contact_requests(sessions, state=state, limit=100_000)
-        states[state] = len(records)
-        if state == "queued":
-            stale = sum(1 for r in records if now - r.submitted_at > STALE_QUEUE_AGE)
+    states, stale = await contacts.count_contact_requests(
+        sessions, queued_before=datetime.now(UTC) - STALE_QUEUE_AGE
+    )
     overdue = await followups.list_follow_ups(sessions, status="overdue", today=local_today(ops))
     by_assignee: dict[str, int] = {}
     for follow_up in overdue:

@@ -25,12 +25,13 @@ from contracts.contact_activities import (
     StateChange,
     TrackerWrite,
 )
-from contracts.followups import FollowUpInput
+from contracts.followups import EmployeeLookup, FollowUpInput
 from contracts.messages import ContactSubmitted
 from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_ID, REQUEST_STATE
 
 with workflow.unsafe.imports_passed_through():
     from workers.activities.contact import ContactActivities
+    from workers.activities.followups import FollowUpActivities
     from workflows.follow_up import start_follow_up_child
 
 # Store and Kafka writes retry until they succeed; each is idempotent by its key.
@@ -216,9 +217,10 @@ class ContactRequestWorkflow:
         # Ids come from the workflow's deterministic uuid so a replayed task reuses them.
         message_id = str(workflow.uuid4())
         if reply.follow_up is not None:
+            # The same check a follow-up runs before it is handed to someone.
             await workflow.execute_activity_method(
-                ContactActivities.check_employee,
-                reply.follow_up.assignee_employee_id,
+                FollowUpActivities.check_follow_up_assignee,
+                EmployeeLookup(employee_id=reply.follow_up.assignee_employee_id),
                 start_to_close_timeout=WRITE_TIMEOUT,
                 retry_policy=WRITE_RETRY,
             )

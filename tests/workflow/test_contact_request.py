@@ -32,7 +32,7 @@ from contracts.contact_activities import (
     StateChange,
     TrackerWrite,
 )
-from contracts.followups import FollowUpInput
+from contracts.followups import EmployeeLookup, FollowUpInput
 from contracts.messages import ContactSubmitted
 from workflows.contact_request import ContactRequestWorkflow
 
@@ -56,9 +56,9 @@ class FakeContactActivities:
     async def record_state(self, change: StateChange) -> None:
         self.calls.append(("record_state", (change.state.value, change.claimed_by)))
 
-    @activity.defn(name="check_employee")
-    async def check_employee(self, employee_id: str) -> None:
-        if employee_id not in KNOWN:
+    @activity.defn(name="check_follow_up_assignee")
+    async def check_follow_up_assignee(self, lookup: EmployeeLookup) -> None:
+        if lookup.employee_id not in KNOWN:
             raise ApplicationError("unknown", type="UnknownEmployee", non_retryable=True)
 
     @activity.defn(name="deliver_reply")
@@ -88,7 +88,7 @@ class FakeContactActivities:
         return [
             self.store_request,
             self.record_state,
-            self.check_employee,
+            self.check_follow_up_assignee,
             self.deliver_reply,
             self.copy_to_tracker,
             self.open_follow_up,

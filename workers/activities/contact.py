@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from contracts.cloudevents import new_event
 from contracts.config import OpsConfig
@@ -22,7 +21,7 @@ from contracts.followups import FollowUpInput, FollowUpPolicySnapshot
 from contracts.messages import MEMBER_MESSAGE, MemberMessage
 from contracts.topics import Topics
 from workers.kafka_client import EventPublisher
-from workers.store import contacts, employees, followups, trackers
+from workers.store import contacts, followups, trackers
 from workers.store.db import Sessions
 
 SOURCE = "/memberflow/private-contacts"
@@ -73,7 +72,6 @@ class ContactActivities:
         return [
             self.store_request,
             self.record_state,
-            self.check_employee,
             self.deliver_reply,
             self.copy_to_tracker,
             self.open_follow_up,
@@ -95,14 +93,6 @@ class ContactActivities:
             claimed_by=change.claimed_by,
             claimed_until=change.claimed_until,
         )
-
-    @activity.defn
-    async def check_employee(self, employee_id: str) -> None:
-        """Fail (not retried) when ``employee_id`` is not a known employee."""
-        if await employees.get_employee(self._sessions, employee_id) is None:
-            raise ApplicationError(
-                f"{employee_id} is not a known employee", type="UnknownEmployee", non_retryable=True
-            )
 
     @activity.defn
     async def deliver_reply(self, reply: DeliverReply) -> None:

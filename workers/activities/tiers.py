@@ -33,7 +33,6 @@ from workers.kafka_client import EventPublisher
 from workers.settings import Settings
 from workers.store.db import Sessions
 from workers.tiers import persist, runs
-from workers.tiers.publish import send_values
 
 T = TypeVar("T")
 HEARTBEAT_EVERY = 5.0
@@ -184,15 +183,15 @@ class TierActivities:
         began = time.perf_counter()
         member_ids = await asyncio.to_thread(runs.shard_member_ids, Path(publish.shard.folder))
         topic = self._settings.topics.tier_levels
-        # The publisher's own (idempotent) producer, fed whole record batches.
-        producer = self._publisher._producer
         published = 0
         async with persist.raw_connection(self._sessions) as conn:
             pending = await persist.pending_changes(conn, publish.period, member_ids)
             for offset in range(0, pending.height, publish.batch_size):
                 batch = pending.slice(offset, publish.batch_size)
                 values = runs.level_change_values(publish.period, batch, datetime.now(UTC))
-                await send_values(producer, topic, values, f"tier-level-{publish.period}-")
+                await self._publisher.publish_encoded(
+                    topic, values, f"tier-level-{publish.period}-"
+                )
                 await persist.mark_published(
                     conn, publish.period, batch["member_id"].to_list(), datetime.now(UTC)
                 )

@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from contracts.contact import (
+    ContactRequestView,
     EmployeeAction,
     FollowUpRequest,
     ReplyInput,
@@ -107,10 +108,16 @@ async def _update_state(
     _refuse_finished(record)
     handle = _temporal(request).get_workflow_handle(contact_workflow_id(request_id))
     try:
-        await handle.execute_update(update, action)  # type: ignore[call-overload]
+        view: ContactRequestView = await handle.execute_update(update, action)  # type: ignore[call-overload]
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise http_error(exc, f"contact request {request_id}") from exc
-    return _detail(await _record(request, request_id))
+    # The Update answers with the new state: no second read of the queue table.
+    changed = {
+        "state": view.state.value,
+        "claimed_by": view.claimed_by,
+        "claimed_until": view.claimed_until,
+    }
+    return _detail(record.model_copy(update=changed))
 
 
 @router.post("/{request_id}/claim", response_model=ContactRequestDetail, summary="Claim")

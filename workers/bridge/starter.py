@@ -45,17 +45,20 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
     Raises:
         TemporalUnavailable: still failing after the last delay.
     """
-    for delay in (*RETRY_DELAYS, None):
+    for delay in RETRY_DELAYS:
         try:
             return await call()
         except RPCError as exc:
-            if exc.status not in TRANSIENT_CODES or delay is None:
-                if exc.status in TRANSIENT_CODES:
-                    raise TemporalUnavailable(f"{what}: {exc.message}") from exc
+            if exc.status not in TRANSIENT_CODES:
                 raise
             log.warning("%s failed (%s); retrying in %.1fs", what, exc.status.name, delay)
             await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    try:
+        return await call()
+    except RPCError as exc:
+        if exc.status in TRANSIENT_CODES:
+            raise TemporalUnavailable(f"{what}: {exc.message}") from exc
+        raise
 
 
 async def start_contact_request(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,6 +150,41 @@ def _apply(
             row.replied_at = at
 
 
+def _lapsed(moment: datetime) -> ColumnElement[bool]:
+    """A claim whose time has run out: such a request reads as ``queued``."""
+    return and_(
+        ContactRequestRow.state == "claimed",
+        ContactRequestRow.claimed_until.is_not(None),
+        ContactRequestRow.claimed_until <= moment,
+    )
+
+
+async def count_contact_requests(
+    sessions: Sessions, *, queued_before: datetime, now: datetime | None = None
+) -> tuple[dict[str, int], int]:
+    """Requests per effective state, and how many queued ones were submitted before a time.
+
+    Counted by the database (the operators' view must not load the whole queue).
+
+    Returns:
+        ``({state: count}, queued requests submitted before queued_before)``.
+    """
+    moment = _now(now)
+    effective = case((_lapsed(moment), "queued"), else_=ContactRequestRow.state)
+    stale = func.count().filter(
+        effective == "queued", ContactRequestRow.submitted_at < queued_before
+    )
+    query = select(effective, func.count(), stale).group_by(effective)
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    counts = dict.fromkeys(("queued", "claimed", "replied", "deleted"), 0)
+    old = 0
+    for state, count, stale_count in rows:
+        counts[state] = count
+        old += stale_count
+    return counts, old
+
+
 async def list_contact_requests(
     sessions: Sessions,
     *,
@@ -174,11 +209,7 @@ async def list_contact_requests(
     """
     moment = _now(now)
     query = select(ContactRequestRow)
-    lapsed = and_(
-        ContactRequestRow.state == "claimed",
-        ContactRequestRow.claimed_until.is_not(None),
-        ContactRequestRow.claimed_until <= moment,
-    )
+    lapsed = _lapsed(moment)
     if state == "queued":
         query = query.where(or_(ContactRequestRow.state == "queued", lapsed))
     elif state == "claimed":
