@@ -19,7 +19,7 @@ from typing import Any
 
 from deploy.kafka import KafkaBroker, default_libs_dir, ensure_jars
 from deploy.postgres import PostgresCluster
-from deploy.processes import StackError, free_port, pid_alive, port_open, rss_bytes
+from deploy.processes import free_port, pid_alive, port_open, rss_bytes
 from deploy.processes import stop_process_group as _stop_group
 from deploy.temporal import TemporalDevServer
 
@@ -269,6 +269,3 @@ def apply_stack_env(state_dir: Path) -> None:
     """Default ``MEMBERFLOW_*`` variables from a recorded stack; explicit ones win."""
     for key, value in stack_env(state_dir).items():
         os.environ.setdefault(key, value)
-
-
-__all__ = ["LocalStack", "StackError", "StackState", "apply_stack_env", "load_state"]

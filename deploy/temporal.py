@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
 from deploy.processes import StackError, free_port, pid_alive, port_open, spawn, wait_until
 
 

@@ -18,10 +18,10 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from contracts.topics import Topics
+from contracts.platform.topics import Topics
 from deploy.stack import throwaway_stack
-from workers.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
-from workers.temporal_client import connect
+from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
+from workers.platform.temporal_client import connect
 
 SERVERS = os.environ.get("MEMBERFLOW_TEST_SERVERS", "local")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
 
 TEMPORAL_IMAGE = "temporalio/temporal:1.5.0"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"

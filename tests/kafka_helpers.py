@@ -9,11 +9,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from contracts.messages import CONTACT_SUBMITTED
-from workers.kafka_reader import Record, read_topic
-from workers.settings import KafkaSettings
-
-__all__ = ["Record", "consume", "contact_event", "encoded", "produce"]
+from contracts.contacts.messages import CONTACT_SUBMITTED
+from workers.platform.kafka_reader import Record, read_topic
+from workers.platform.settings import KafkaSettings
 
 
 async def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:

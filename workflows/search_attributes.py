@@ -1,4 +1,4 @@
-"""Typed keys for the custom search attributes declared in ``contracts.search_attributes``."""
+"""Typed keys of the custom search attributes (``contracts.platform.search_attributes``)."""
 
 from __future__ import annotations
 

@@ -16,17 +16,17 @@ import uuid
 
 from temporalio.client import Client
 
-from contracts.contact import ContactRequestInput, PrivateContactsOptions
-from contracts.messages import ContactSubmitted
+from contracts.contacts.messages import ContactSubmitted
+from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOptions
 from tests.bench.servers import bench_servers
 from tests.conftest import unique_topics
 from tests.kafka_helpers import contact_event, encoded, produce
-from workers.bridge import app as bridge_app
-from workers.bridge.app import BridgeDeps, build_broker
-from workers.bridge.starter import start_contact_request
-from workers.kafka_client import ensure_topics
-from workers.settings import KafkaSettings, TemporalSettings
-from workers.temporal_client import connect
+from workers.app import bridge as bridge_app
+from workers.app.bridge import BridgeDeps, build_broker
+from workers.contacts.intake import start_contact_request
+from workers.platform.kafka_client import ensure_topics
+from workers.platform.settings import KafkaSettings, TemporalSettings
+from workers.platform.temporal_client import connect
 
 
 async def raw_rate(client: Client, task_queue: str, count: int, concurrency: int) -> float:

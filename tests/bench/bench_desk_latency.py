@@ -25,12 +25,12 @@ from aiokafka import AIOKafkaConsumer
 from deploy.processes import free_port, port_open, stop_process_group
 from tests.bench.servers import bench_servers, percentile
 from tests.kafka_helpers import contact_event, encoded
-from workers.desk_client import DeskClient
-from workers.kafka_client import ensure_topics
-from workers.settings import Settings
-from workers.store.db import create_engine, session_factory
-from workers.store.employees import add_employee
-from workers.store.migrate import upgrade
+from workers.app.demo.desk_client import DeskClient
+from workers.platform.database import create_engine, session_factory
+from workers.platform.employees import add_employee
+from workers.platform.kafka_client import ensure_topics
+from workers.platform.migrate import upgrade
+from workers.platform.settings import Settings
 
 
 async def listed_latencies(

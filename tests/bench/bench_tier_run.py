@@ -27,15 +27,15 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from contracts.tier_runs import TierRunReport, TierScoringInput, workflow_id_for
+from contracts.tiers.runs import TierRunReport, TierScoringInput, workflow_id_for
 from tests.bench.servers import bench_servers
-from workers.activities.tiers import TierActivities
-from workers.kafka_client import EventPublisher, ensure_topics
-from workers.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
-from workers.store.db import create_engine, session_factory
-from workers.store.migrate import upgrade
-from workers.temporal_client import connect
-from workflows.tier_scoring import TierScoringWorkflow
+from workers.platform.database import create_engine, session_factory
+from workers.platform.kafka_client import EventPublisher, ensure_topics
+from workers.platform.migrate import upgrade
+from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
+from workers.platform.temporal_client import connect
+from workers.tiers.runs.activities import TierActivities
+from workflows.tiers.tier_scoring import TierScoringWorkflow
 
 GOALS = {"1000000": "< 180 s, < 2 GiB"}
 

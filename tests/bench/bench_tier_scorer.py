@@ -19,9 +19,10 @@ if __package__ in (None, ""):  # run as a plain script: make the project importa
 
 import polars as pl
 
-from workers.tiers import engine, reference
+from tests.unit.tiers import reference
 from workers.tiers.generator import generate_frames
-from workers.tiers.program import load_default_program, load_program
+from workers.tiers.scoring import engine
+from workers.tiers.scoring.program import load_default_program, load_program
 
 
 def _peak_rss_mb() -> float:

@@ -12,15 +12,15 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.config import OpsConfig
-from contracts.topics import Topics
+from contracts.platform.operations import OpsConfig
+from contracts.platform.topics import Topics
 from tests.conftest import unique_topics
-from workers.ops_config import load_ops_config
-from workers.runtime import Services, _api_task, _bridge_task, _worker_task, services
-from workers.settings import Settings
-from workers.store import employees
-from workers.store.db import Sessions, create_engine, session_factory
-from workers.store.migrate import upgrade
+from workers.app.runtime import Services, _api_task, _bridge_task, _worker_task, services
+from workers.platform import employees
+from workers.platform.database import Sessions, create_engine, session_factory
+from workers.platform.migrate import upgrade
+from workers.platform.operations import load_ops_config
+from workers.platform.settings import Settings
 
 
 @dataclass

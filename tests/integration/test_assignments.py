@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from contracts.messages import FOLLOWUP_ASSIGNED
+from contracts.assignments.messages import FOLLOWUP_ASSIGNED
 from tests.integration.conftest import RunningApp
 from tests.kafka_helpers import consume, encoded, produce
-from workers.store import followups, trackers
+from workers.trackers import follow_up_store as followups
+from workers.trackers import tracker_store as trackers
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -13,13 +13,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from temporalio.client import Client, WorkflowExecutionStatus
 
-import workers.bridge.app as bridge_app
-from contracts.contact import ContactRequestInput
+import workers.app.bridge as bridge_app
+from contracts.contacts.workflow import ContactRequestInput
 from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume, contact_event, encoded, produce
-from workers.bridge.app import build_broker
-from workers.runtime import build_bridge_deps
-from workers.settings import Settings
+from workers.app.bridge import build_broker
+from workers.app.runtime import build_bridge_deps
+from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

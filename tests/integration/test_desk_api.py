@@ -14,9 +14,9 @@ import pytest_asyncio
 from deploy.processes import free_port
 from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume, contact_event, encoded, produce
-from workers.desk_client import DeskClient, DeskError
-from workers.settings import Settings
-from workers.store.employees import add_employee
+from workers.app.demo.desk_client import DeskClient, DeskError
+from workers.platform.employees import add_employee
+from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

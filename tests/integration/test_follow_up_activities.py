@@ -13,9 +13,10 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from contracts.cloudevents import CloudEvent
-from contracts.config import OpsConfig
-from contracts.followups import (
+from contracts.platform.events import CloudEvent
+from contracts.platform.operations import OpsConfig
+from contracts.platform.topics import Topics
+from contracts.trackers.follow_ups import (
     CompleteStep,
     EmployeeLookup,
     EmployeeNotice,
@@ -23,14 +24,14 @@ from contracts.followups import (
     OpenNextFollowUp,
     ReassignStep,
 )
-from contracts.messages import FOLLOWUP_OVERDUE_NOTICE
-from contracts.topics import Topics
-from workers.activities.followups import FollowUpActivities
-from workers.kafka_client import EventPublisher
-from workers.settings import KafkaSettings
-from workers.store import followups, trackers
-from workers.store.db import Sessions
-from workers.store.records import FollowUpRecord
+from contracts.trackers.messages import FOLLOWUP_OVERDUE_NOTICE
+from workers.platform.database import Sessions
+from workers.platform.kafka_client import EventPublisher
+from workers.platform.settings import KafkaSettings
+from workers.trackers import follow_up_store as followups
+from workers.trackers import tracker_store as trackers
+from workers.trackers.activities import FollowUpActivities
+from workers.trackers.records import FollowUpRecord
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

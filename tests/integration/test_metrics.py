@@ -10,7 +10,7 @@ import pytest
 from deploy.processes import free_port
 from tests.integration.conftest import running_app
 from tests.kafka_helpers import contact_event, encoded, produce
-from workers.settings import Settings
+from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

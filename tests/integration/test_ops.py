@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from tests.integration.conftest import RunningApp
 from tests.kafka_helpers import consume, contact_event, encoded, produce
-from workers.ops import snapshot
+from workers.app.ops import snapshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

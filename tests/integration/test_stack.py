@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
 from deploy.processes import pid_alive, port_open
 
 pytestmark = pytest.mark.integration

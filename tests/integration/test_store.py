@@ -17,11 +17,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.config import OpsConfig
-from contracts.messages import ContactSubmitted
-from workers.store import contacts, employees, followups, reports, trackers
-from workers.store.db import Sessions
-from workers.store.errors import (
+from contracts.contacts.messages import ContactSubmitted
+from contracts.platform.operations import OpsConfig
+from workers.app.schema import metadata
+from workers.contacts import contact_store as contacts
+from workers.platform import employees
+from workers.platform.database import Sessions
+from workers.platform.employees import EmployeeRow
+from workers.platform.errors import (
     ConflictError,
     CrossSalesRequiredError,
     IdempotencyKeyReusedError,
@@ -30,8 +33,11 @@ from workers.store.errors import (
     UnknownEmployeeError,
     UnknownTrackerTypeError,
 )
-from workers.store.migrate import current_revision, head_revision, upgrade
-from workers.store.models import Base, ConversationRow, EmployeeRow, TrackerRow
+from workers.platform.migrate import current_revision, head_revision, upgrade
+from workers.trackers import follow_up_store as followups
+from workers.trackers import reports
+from workers.trackers import tracker_store as trackers
+from workers.trackers.tables import ConversationRow, TrackerRow
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -65,7 +71,7 @@ async def test_migrations_applied_and_rerunnable(postgres_url: str, engine: Asyn
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
     def diff(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_server_default": True})
-        return list(compare_metadata(context, Base.metadata))
+        return list(compare_metadata(context, metadata))
 
     async with engine.connect() as connection:
         assert await connection.run_sync(diff) == []

@@ -26,18 +26,23 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from contracts.messages import TIER_LEVEL_CHANGED
-from contracts.tier_runs import ShardInput, ShardResult, TierRunReport, previous_period
+from contracts.tiers.events import TIER_LEVEL_CHANGED
+from contracts.tiers.runs import ShardInput, ShardResult, TierRunReport, previous_period
 from tests.conftest import unique_topics
-from workers.activities.tiers import TierActivities
-from workers.kafka_client import EventPublisher, connection_options, ensure_topics
-from workers.kafka_reader import read_topic
-from workers.settings import Settings
-from workers.store.db import Sessions, create_engine, session_factory
-from workers.store.migrate import upgrade
-from workers.tiers import persist, runs
-from workers.tiers.schedule import SCHEDULE_ID, ensure_schedule, start_or_get_run
-from workflows.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow, period_before
+from workers.platform.database import Sessions, create_engine, session_factory
+from workers.platform.kafka_client import EventPublisher, connection_options, ensure_topics
+from workers.platform.kafka_reader import read_topic
+from workers.platform.migrate import upgrade
+from workers.platform.settings import Settings
+from workers.tiers.runs import persist
+from workers.tiers.runs import steps as runs
+from workers.tiers.runs.activities import TierActivities
+from workers.tiers.runs.schedule import SCHEDULE_ID, ensure_schedule, start_or_get_run
+from workflows.tiers.tier_scoring import (
+    MonthlyTierScoringWorkflow,
+    TierScoringWorkflow,
+    period_before,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -356,7 +361,7 @@ async def test_shard_failing_midway_resumes_without_redoing_finished_shards(
 
 def runs_input(period: str) -> Any:
     """Three shards of small chunks, so a shard has several chunks to resume between."""
-    from contracts.tier_runs import TierScoringInput
+    from contracts.tiers.runs import TierScoringInput
 
     return TierScoringInput(period=period, shard_count=3, chunk_size=200)
 
@@ -417,8 +422,8 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
     import httpx
     from fastapi import FastAPI
 
-    from workers.api.auth import Caller, current_employee
-    from workers.api.tier_routes import router
+    from workers.platform.web.auth import Caller, current_employee
+    from workers.tiers.runs.routes import router
 
     (period,) = _unique_periods(1)
     async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.contracts_export import export_schemas
+from workers.app.contracts_export import export_schemas
 
 pytestmark = pytest.mark.unit
 

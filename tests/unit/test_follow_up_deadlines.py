@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.followups import DeadlineRequest, FollowUpInput
-from workers.activities.followups import deadlines
+from contracts.trackers.follow_ups import DeadlineRequest, FollowUpInput
+from workers.trackers.activities import deadlines
 
 pytestmark = pytest.mark.unit
 

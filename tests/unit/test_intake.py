@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from contracts.messages import CONTACT_SUBMITTED
-from workers.bridge.intake import Rejected, parse_assignment, parse_contact
+from contracts.contacts.messages import CONTACT_SUBMITTED
+from workers.assignments.intake import parse_assignment
+from workers.contacts.intake import parse_contact
+from workers.platform.intake import Rejected
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.config import OpsConfig
-from workers.ops_config import DEFAULT_OPS_CONFIG, ConfigError, load_ops_config
+from contracts.platform.operations import OpsConfig
+from workers.platform.operations import DEFAULT_OPS_CONFIG, ConfigError, load_ops_config
 
 pytestmark = pytest.mark.unit
 

@@ -20,7 +20,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
 
 
 def _test_server_path() -> str | None:

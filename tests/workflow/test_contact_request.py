@@ -17,7 +17,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts.contact import (
+from contracts.contacts.activities import (
+    CopyToTracker,
+    DeliverReply,
+    OpenFollowUp,
+    StateChange,
+    TrackerWrite,
+)
+from contracts.contacts.messages import ContactSubmitted
+from contracts.contacts.workflow import (
     ContactRequestInput,
     EmployeeAction,
     FollowUpRequest,
@@ -25,16 +33,8 @@ from contracts.contact import (
     ReplyInput,
     RequestState,
 )
-from contracts.contact_activities import (
-    CopyToTracker,
-    DeliverReply,
-    OpenFollowUp,
-    StateChange,
-    TrackerWrite,
-)
-from contracts.followups import EmployeeLookup, FollowUpInput
-from contracts.messages import ContactSubmitted
-from workflows.contact_request import ContactRequestWorkflow
+from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
+from workflows.contacts.contact_request import ContactRequestWorkflow
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
 

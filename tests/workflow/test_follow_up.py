@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from contracts.followups import (
+from contracts.trackers.follow_ups import (
     AddNoteInput,
     CompleteInput,
     CompleteStep,
@@ -40,15 +40,15 @@ from contracts.followups import (
     ReassignInput,
     ReassignStep,
 )
-from contracts.messages import (
+from contracts.trackers.messages import (
     FOLLOWUP_ASSIGNED_NOTICE,
     FOLLOWUP_DUE_NOTICE,
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
-from workers.activities.followups import follow_up_deadlines
-from workflows.follow_up import FollowUpWorkflow
+from workers.trackers.activities import follow_up_deadlines
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
+from workflows.trackers.follow_up import FollowUpWorkflow
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
 

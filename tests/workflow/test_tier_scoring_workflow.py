@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts.tier_runs import (
+from contracts.tiers.runs import (
     FailureInput,
     FinishInput,
     PrepareInput,
@@ -32,8 +32,8 @@ from contracts.tier_runs import (
     TierRunReport,
     TierScoringInput,
 )
-from workers.tiers.runs import build_report
-from workflows.tier_scoring import TierScoringWorkflow, period_before
+from workers.tiers.runs.steps import build_report
+from workflows.tiers.tier_scoring import TierScoringWorkflow, period_before
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -173,8 +173,8 @@ async def test_columnar_events_equal_the_model_events() -> None:
 
     import polars as pl
 
-    from workers.kafka_client import encode_event
-    from workers.tiers.runs import level_change_events, level_change_values
+    from workers.platform.kafka_client import encode_event
+    from workers.tiers.runs.steps import level_change_events, level_change_values
 
     rows = [
         {

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from contracts.tiers import Period
-from workers.tiers.engine import mix64
-from workers.tiers.extract import MONEY, SCHEMAS, TABLE_NAMES, Extract, polars_schema
+from contracts.tiers.program import Period
+from workers.tiers.scoring.engine import mix64
+from workers.tiers.scoring.extract import MONEY, SCHEMAS, TABLE_NAMES, Extract, polars_schema
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

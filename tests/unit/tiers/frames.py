@@ -8,9 +8,10 @@ from typing import Any
 
 import polars as pl
 
-from contracts.tiers import TierProgram
-from workers.tiers import engine, reference
-from workers.tiers.extract import SCHEMAS, TABLE_NAMES, Extract, polars_schema
+from contracts.tiers.program import TierProgram
+from tests.unit.tiers import reference
+from workers.tiers.scoring import engine
+from workers.tiers.scoring.extract import SCHEMAS, TABLE_NAMES, Extract, polars_schema
 
 PERIOD = "2026-05"
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.tiers import ITEMS, ItemKind, TierProgram
+from contracts.tiers.program import ITEMS, ItemKind, TierProgram
+from tests.unit.tiers import reference
 from tests.unit.tiers.frames import extract
-from workers.tiers import engine, reference
+from workers.tiers.scoring import engine
 
 pytestmark = pytest.mark.unit
 

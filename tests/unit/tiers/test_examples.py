@@ -414,7 +414,7 @@ def test_member_ids_with_leading_zeros_stay_apart() -> None:
 def test_stored_frame_json_matches_the_results() -> None:
     import json
 
-    from workers.tiers import engine
+    from workers.tiers.scoring import engine
 
     prog = program({"g4_online_banking": {"points": 12}, "other_wrong_address": {"points": -5}})
     data = extract(

@@ -9,14 +9,14 @@ import polars as pl
 import pytest
 
 from tests.unit.tiers.frames import extract
-from workers.tiers.extract import (
+from workers.tiers.generator import write_extract
+from workers.tiers.scoring.extract import (
     TABLE_NAMES,
     ExtractError,
     load_extract,
     polars_schema,
     read_extract,
 )
-from workers.tiers.generator import write_extract
 
 pytestmark = pytest.mark.unit
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from workers.tiers import engine
-from workers.tiers.extract import TABLE_NAMES, read_extract
 from workers.tiers.generator import generate_extract, generate_frames, generate_period
-from workers.tiers.program import load_default_program
+from workers.tiers.scoring import engine
+from workers.tiers.scoring.extract import TABLE_NAMES, read_extract
+from workers.tiers.scoring.program import load_default_program
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.tiers import ITEMS, Period, TierLevelChanged
-from workers.tiers.program import (
+from contracts.tiers.program import ITEMS, Period, TierLevelChanged
+from workers.tiers.scoring.program import (
     DEFAULT_PROGRAM_PATH,
     ProgramError,
     levels_for_period,
@@ -261,7 +261,7 @@ def test_level_changed_event_model() -> None:
 
 
 def test_large_extracts_get_more_shards() -> None:
-    from workers.tiers.runs import MEMBERS_PER_SHARD, shard_count_for
+    from workers.tiers.runs.steps import MEMBERS_PER_SHARD, shard_count_for
 
     assert shard_count_for(2_000, 4) == 4
     assert shard_count_for(MEMBERS_PER_SHARD * 4, 4) == 4

@@ -1,0 +1,71 @@
+"""Kafka message data (INTERFACES.md §1): inbound requests and outbound notifications."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from contracts.vocabulary import BusinessKey, MemberId
+
+CONTACT_SUBMITTED = "cu.contact.submitted.v1"
+
+
+MEMBER_MESSAGE = "cu.member.message.v1"
+
+
+_NANP = re.compile(r"^[2-9][0-9]{2}[2-9][0-9]{6}$")
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+
+
+def _valid_phone(value: str) -> str:
+    if _NANP.match(value) or _E164.match(value):
+        return value
+    raise ValueError(
+        "callback_phone must be a 10-digit NANP number or E.164 (+ and up to 15 digits)"
+    )
+
+
+class ContactSubmitted(BaseModel):
+    """``cu.contact.submitted.v1``: a member pressed Contact Us.
+
+    ``message`` and ``callback_phone`` are personal data: excluded from reprs so they never
+    reach a log line by accident.
+    """
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    request_id: BusinessKey
+    member_id: MemberId
+    channel: Literal["online", "mobile"]
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    message: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(repr=False)
+    department: str | None = None
+    callback_phone: str | None = Field(default=None, repr=False)
+    callback_method: Literal["call", "text"] | None = None
+    in_reply_to: BusinessKey | None = None
+    submitted_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _phone_rules(self) -> ContactSubmitted:
+        if self.callback_phone is not None:
+            _valid_phone(self.callback_phone)
+            if self.callback_method is None:
+                self.callback_method = "call"
+        return self
+
+
+class MemberMessage(BaseModel):
+    """``cu.member.message.v1``: a reply for the member's secure message centre."""
+
+    message_id: str
+    member_id: str
+    request_id: str
+    subject: str
+    body: str
+    sent_by_employee_id: str
+    sent_at: datetime

@@ -1,0 +1,86 @@
+"""Inputs, results and state of ``ContactRequestWorkflow``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from contracts.contacts.messages import ContactSubmitted
+
+
+class RequestState(StrEnum):
+    """Where a Contact Us request is in its life."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    REPLIED = "replied"
+    DELETED = "deleted"
+
+
+class PrivateContactsOptions(BaseModel):
+    """The Private Contacts configuration a request is worked under (snapshot at intake)."""
+
+    replies_allowed: bool = True
+    copy_to_tracker: bool = True
+    tracker_type: str = "PC"
+    memo_type: str = "PC"
+    claim_timeout_seconds: int = 1800
+
+
+class ContactRequestInput(BaseModel):
+    """Start input: the validated submission and the event that carried it."""
+
+    event_id: str
+    request: ContactSubmitted
+    options: PrivateContactsOptions = Field(default_factory=PrivateContactsOptions)
+
+
+class EmployeeAction(BaseModel):
+    """Who acts: the employee behind the bearer token."""
+
+    employee_id: str
+    role: str = "employee"
+
+
+class FollowUpRequest(BaseModel):
+    """A follow-up to open for another employee together with the reply."""
+
+    assignee_employee_id: str
+    due_on: date
+    note: str | None = None
+
+
+class ReplyInput(BaseModel):
+    """The reply an employee sends to the member."""
+
+    employee_id: str
+    body: str = Field(min_length=1, max_length=4000)
+    copy_to_tracker: bool = True
+    follow_up: FollowUpRequest | None = None
+
+
+class ReplyResult(BaseModel):
+    """What a reply produced (None where nothing was made)."""
+
+    request_id: str
+    state: RequestState
+    message_id: str
+    tracker_id: str | None = None
+    conversation_id: str | None = None
+    follow_up_id: str | None = None
+
+
+class ContactRequestView(BaseModel):
+    """The workflow's state as the desk sees it (the Query result)."""
+
+    request_id: str
+    member_id: str
+    subject: str
+    department: str | None
+    state: RequestState
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    submitted_at: datetime
+    reply: ReplyResult | None = None

@@ -1,0 +1,511 @@
+"""The Tiered Service program file, its item registry and the scoring results (TIERS.md §2-4).
+
+Pydantic models only, no I/O: ``workers.tiers.scoring.program`` reads the YAML file, the
+engine and the reference scorer read these models. Every rule of TIERS.md §2 is checked
+here, with a message that names the item or the level it is about.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
+
+# ---------------------------------------------------------------------------------------------
+# Period
+
+
+_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+class Period(str):
+    """A scoring month as ``YYYY-MM``; a ``str`` with month arithmetic.
+
+    Usable as a pydantic field type (validated, serialised as the plain string).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> Period:
+        """Validate ``value`` (``YYYY-MM``, month 01-12).
+
+        Raises:
+            ValueError: When the value is not a valid period.
+        """
+        if not isinstance(value, str) or not _PERIOD.match(value):
+            raise ValueError(f"period must be YYYY-MM (month 01-12), got {value!r}")
+        return super().__new__(cls, value)
+
+    @classmethod
+    def of(cls, year: int, month: int) -> Period:
+        """The period of ``year`` and ``month``."""
+        return cls(f"{year:04d}-{month:02d}")
+
+    @property
+    def year(self) -> int:
+        """The year."""
+        return int(self[:4])
+
+    @property
+    def month(self) -> int:
+        """The month, 1-12."""
+        return int(self[5:7])
+
+    def previous(self) -> Period:
+        """The month before (``2027-01`` -> ``2026-12``)."""
+        if self.month == 1:
+            return Period.of(self.year - 1, 12)
+        return Period.of(self.year, self.month - 1)
+
+    def next(self) -> Period:
+        """The month after (``2026-12`` -> ``2027-01``)."""
+        if self.month == 12:
+            return Period.of(self.year + 1, 1)
+        return Period.of(self.year, self.month + 1)
+
+    def first_day(self) -> date:
+        """The first day of the month."""
+        return date(self.year, self.month, 1)
+
+    def last_day(self) -> date:
+        """The last day of the month (the extract's end-of-month date)."""
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validate from a string (or a YAML ``2027-01`` that arrived as text), dump as text."""
+        return core_schema.no_info_after_validator_function(
+            cls._coerce,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+    @classmethod
+    def _coerce(cls, value: str) -> Period:
+        return cls(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Item registry
+
+
+class ItemKind(StrEnum):
+    """How an item turns member data into points (which settings it takes)."""
+
+    SELECT = "select"
+    """``points`` times a count over values in ``select``."""
+    YEARS = "years"
+    """``points_per_year`` times years past ``after_years``."""
+    RANGE = "range"
+    """The points of the range containing a value."""
+    COUNT = "count"
+    """``points`` times a count of accounts, account types or plans."""
+    ONCE = "once"
+    """``points`` once when a condition holds."""
+
+
+GOALS: dict[int, str] = {
+    1: "Primary financial institution",
+    2: "Savings relationships",
+    3: "Loan relationships",
+    4: "Self-service",
+    5: "Automated relationships",
+    6: "Other",
+}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One scoring item of TIERS.md §3: its goal, kind and the settings it accepts."""
+
+    item_id: str
+    goal: int
+    kind: ItemKind
+    optional: frozenset[str] = frozenset()
+
+    @property
+    def required(self) -> frozenset[str]:
+        """Settings the item cannot do without."""
+        return {
+            ItemKind.SELECT: frozenset({"points", "select"}),
+            ItemKind.YEARS: frozenset({"points_per_year"}),
+            ItemKind.RANGE: frozenset({"ranges"}),
+            ItemKind.COUNT: frozenset({"points"}),
+            ItemKind.ONCE: frozenset({"points"}),
+        }[self.kind]
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every setting the item accepts."""
+        return self.required | self.optional
+
+
+def _spec(item_id: str, goal: int, kind: ItemKind, *optional: str) -> ItemSpec:
+    return ItemSpec(item_id, goal, kind, frozenset(optional))
+
+
+_S, _Y, _R, _C, _O = ItemKind.SELECT, ItemKind.YEARS, ItemKind.RANGE, ItemKind.COUNT, ItemKind.ONCE
+
+ITEMS: dict[str, ItemSpec] = {
+    spec.item_id: spec
+    for spec in (
+        _spec("g1_dividend_applications", 1, _S),
+        _spec("g1_loan_categories", 1, _S),
+        _spec("g1_membership_years", 1, _Y, "after_years"),
+        _spec("g1_credit_score", 1, _R),
+        _spec("g2_additional_savings", 2, _C),
+        _spec("g2_certificates", 2, _O),
+        _spec("g2_ira_plans", 2, _C),
+        _spec("g2_money_market", 2, _S),
+        _spec("g2_negative_checking", 2, _C),
+        _spec("g2_negative_savings", 2, _C),
+        _spec("g2_aggregate_balance", 2, _R),
+        _spec("g2_otb_savings", 2, _O),
+        _spec("g3_loan_categories", 3, _S),
+        _spec("g3_other_loans", 3, _C, "exclude"),
+        _spec("g3_aggregate_loan_balance", 3, _R),
+        _spec("g3_delinquent_loans", 3, _C, "min_months"),
+        _spec("g3_otb_loans", 3, _O),
+        _spec("g4_atm_active", 4, _O),
+        _spec("g4_debit_count", 4, _R),
+        _spec("g4_debit_amount", 4, _R),
+        _spec("g4_audio_response", 4, _O),
+        _spec("g4_online_banking", 4, _O),
+        _spec("g4_estatements", 4, _O),
+        _spec("g4_bill_pay", 4, _O),
+        _spec("g4_valid_email", 4, _O),
+        _spec("g4_enotices", 4, _O),
+        _spec("g4_text_banking", 4, _O),
+        _spec("g5_payroll_deposit", 5, _O, "min_amount"),
+        _spec("g5_ach_deposit", 5, _O, "min_amount"),
+        _spec("g5_aft_loan_payment", 5, _O),
+        _spec("g5_ach_loan_payment", 5, _O),
+        _spec("other_wrong_address", 6, _O),
+    )
+}
+"""The 32 items of TIERS.md §3 in their documented order."""
+
+ITEM_IDS: tuple[str, ...] = tuple(ITEMS)
+
+# ---------------------------------------------------------------------------------------------
+# Program file
+
+Code3 = Annotated[str, StringConstraints(min_length=3, max_length=3)]
+_FORBID = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+_CENT = Decimal("0.01")
+
+
+def _whole_cents(value: Decimal, what: str) -> Decimal:
+    if not value.is_finite() or value != value.quantize(_CENT):
+        raise ValueError(f"{what} must be a number with at most 2 decimals, got {value}")
+    return value
+
+
+class BasicLevel(BaseModel):
+    """The level below A's ``from`` (``Basic Service``)."""
+
+    model_config = _FORBID
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    code: Code3
+    atm_service_charge_code: StrictInt | None = None
+
+
+class Level(BasicLevel):
+    """Level A, B or C: a point range (``to`` null only on C = no upper bound)."""
+
+    from_: StrictInt = Field(alias="from")
+    to: StrictInt | None = None
+
+
+class LevelSet(BaseModel):
+    """The four levels in force for a period; ranges contiguous: A < B < C."""
+
+    model_config = _FORBID
+
+    basic: BasicLevel
+    A: Level
+    B: Level
+    C: Level
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> LevelSet:
+        a, b, c = self.A, self.B, self.C
+        if a.to is None:
+            raise ValueError("level A: to is required")
+        if a.from_ > a.to:
+            raise ValueError(f"level A: from ({a.from_}) must be <= to ({a.to})")
+        if b.to is None:
+            raise ValueError("level B: to is required")
+        if b.from_ != a.to + 1:
+            raise ValueError(f"level B: from must be A.to + 1 ({a.to + 1}), got {b.from_}")
+        if b.from_ > b.to:
+            raise ValueError(f"level B: from ({b.from_}) must be <= to ({b.to})")
+        if c.from_ != b.to + 1:
+            raise ValueError(f"level C: from must be B.to + 1 ({b.to + 1}), got {c.from_}")
+        if c.to is not None and c.to < c.from_:
+            raise ValueError(f"level C: to ({c.to}) must be null or >= from ({c.from_})")
+        codes = [self.basic.code, a.code, b.code, c.code]
+        if len(set(codes)) != 4:
+            raise ValueError(f"levels: codes must differ, got {codes}")
+        return self
+
+    def ordered(self) -> tuple[BasicLevel, Level, Level, Level]:
+        """Basic, A, B, C (lowest first)."""
+        return self.basic, self.A, self.B, self.C
+
+    def level_for(self, points: int) -> BasicLevel:
+        """The level whose range contains ``points`` (above C.to is C; below A.from is basic)."""
+        if points >= self.C.from_:
+            return self.C
+        if points >= self.B.from_:
+            return self.B
+        if points >= self.A.from_:
+            return self.A
+        return self.basic
+
+
+class LevelChange(BaseModel):
+    """A scheduled change of the level ranges, in force from ``effective`` on."""
+
+    model_config = _FORBID
+
+    effective: Period
+    levels: LevelSet
+
+    @field_validator("effective", mode="before")
+    @classmethod
+    def _yaml_text(cls, value: Any) -> Any:
+        # YAML reads `2027-01` as text, but a quoted date or an int-like slip should say why.
+        if isinstance(value, date):
+            raise ValueError("effective must be YYYY-MM (a month, not a date)")
+        return value
+
+
+class Range(BaseModel):
+    """One range of a range item; bounds inclusive, ``to`` null = no upper bound (last only)."""
+
+    model_config = _FORBID
+
+    from_: Decimal = Field(alias="from")
+    to: Decimal | None
+    points: StrictInt
+
+
+class ItemSettings(BaseModel):
+    """The settings of one item; which ones apply depends on the item (``ITEMS``)."""
+
+    model_config = _FORBID
+
+    points: StrictInt | None = None
+    points_per_year: StrictInt | None = None
+    after_years: StrictInt | None = None
+    ranges: list[Range] | None = None
+    select: list[str] | None = None
+    exclude: list[str] | None = None
+    min_months: StrictInt | None = None
+    min_amount: Decimal | None = None
+
+    def occurrence_max(self) -> int:
+        """The most one occurrence can give (``P``, ``points_per_year`` or best range)."""
+        if self.ranges is not None:
+            return max(r.points for r in self.ranges)
+        if self.points_per_year is not None:
+            return self.points_per_year
+        return self.points or 0
+
+    @property
+    def p(self) -> int:
+        """``points`` (0 when not set)."""
+        return self.points or 0
+
+    @property
+    def select_set(self) -> frozenset[str]:
+        """``select`` as a set (empty when not set)."""
+        return frozenset(self.select or ())
+
+    @property
+    def exclude_set(self) -> frozenset[str]:
+        """``exclude`` as a set (empty when not set)."""
+        return frozenset(self.exclude or ())
+
+    @property
+    def min_months_or_default(self) -> int:
+        """``min_months`` (default 1: any delinquency)."""
+        return 1 if self.min_months is None else self.min_months
+
+    @property
+    def min_amount_or_default(self) -> Decimal:
+        """``min_amount`` (default 0: any amount above zero)."""
+        return Decimal(0) if self.min_amount is None else self.min_amount
+
+    @property
+    def after_years_or_default(self) -> int:
+        """``after_years`` (default 0)."""
+        return 0 if self.after_years is None else self.after_years
+
+
+def _check_item(item_id: str, settings: ItemSettings) -> None:
+    """Refuse an unknown item or settings that do not fit it (message names the item)."""
+    spec = ITEMS.get(item_id)
+    if spec is None:
+        raise ValueError(f"item {item_id}: unknown item id (known: {', '.join(ITEM_IDS)})")
+    given = {name for name, value in settings if value is not None}
+    missing = sorted(spec.required - given)
+    if missing:
+        raise ValueError(f"item {item_id}: {', '.join(missing)} required for a {spec.kind} item")
+    extra = sorted(given - spec.allowed)
+    if extra:
+        raise ValueError(f"item {item_id}: {', '.join(extra)} does not apply to this item")
+    if settings.select is not None and not settings.select:
+        raise ValueError(f"item {item_id}: select must not be empty")
+    for name in ("select", "exclude"):
+        values = getattr(settings, name) or []
+        if any(not v for v in values):
+            raise ValueError(f"item {item_id}: {name} holds an empty value")
+    if settings.after_years is not None and settings.after_years < 0:
+        raise ValueError(f"item {item_id}: after_years must be >= 0")
+    if settings.min_months is not None and settings.min_months < 1:
+        raise ValueError(f"item {item_id}: min_months must be >= 1")
+    if settings.min_amount is not None:
+        _whole_cents(settings.min_amount, f"item {item_id}: min_amount")
+        if settings.min_amount < 0:
+            raise ValueError(f"item {item_id}: min_amount must be >= 0")
+    if settings.ranges is not None:
+        _check_ranges(item_id, settings.ranges)
+
+
+def _check_ranges(item_id: str, ranges: list[Range]) -> None:
+    if not 1 <= len(ranges) <= 5:
+        raise ValueError(f"item {item_id}: 1 to 5 ranges allowed, got {len(ranges)}")
+    for number, current in enumerate(ranges, start=1):
+        where = f"item {item_id}: range {number}"
+        _whole_cents(current.from_, f"{where} from")
+        if current.to is not None:
+            _whole_cents(current.to, f"{where} to")
+            if current.from_ > current.to:
+                raise ValueError(f"{where}: from ({current.from_}) must be <= to ({current.to})")
+        elif number != len(ranges):
+            raise ValueError(f"{where}: only the last range may leave to empty")
+        if number > 1:
+            before = ranges[number - 2]
+            if current.from_ <= before.from_:
+                raise ValueError(f"{where}: ranges must be ascending (from {current.from_})")
+            assert before.to is not None  # only the last may be open, checked above
+            if current.from_ <= before.to:
+                raise ValueError(
+                    f"{where}: ranges overlap ({before.from_}..{before.to} and "
+                    f"{current.from_}..{current.to})"
+                )
+
+
+class TierProgram(BaseModel):
+    """The credit union's Tiered Service program (the YAML file of TIERS.md §2)."""
+
+    model_config = _FORBID
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    time_zone: str = "America/Detroit"
+    household_scoring: bool = False
+    debit_include_pin: bool = True
+    levels: LevelSet
+    level_changes: list[LevelChange] = Field(default_factory=list)
+    items: dict[str, ItemSettings] = Field(default_factory=dict)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"time_zone: unknown IANA time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> TierProgram:
+        for item_id, settings in self.items.items():
+            _check_item(item_id, settings)
+        seen: set[str] = set()
+        for change in self.level_changes:
+            if change.effective in seen:
+                raise ValueError(f"level_changes: effective {change.effective} given twice")
+            seen.add(change.effective)
+        return self
+
+    def item(self, item_id: str) -> ItemSettings | None:
+        """The settings of ``item_id``, or None when the program leaves it out."""
+        return self.items.get(item_id)
+
+    def configured_items(self) -> list[str]:
+        """Configured item ids in registry order (the order results list them)."""
+        return [item_id for item_id in ITEM_IDS if item_id in self.items]
+
+    def levels_for(self, period: str) -> LevelSet:
+        """The level set in force for ``period``: the latest change with effective <= period."""
+        chosen, effective = self.levels, ""
+        for change in self.level_changes:
+            # YYYY-MM strings order like the months they name.
+            if effective < change.effective <= period:
+                chosen, effective = change.levels, change.effective
+        return chosen
+
+    def possible_by_goal(self) -> dict[int, int]:
+        """Possible points per goal (1-6): sum of max(0, best one occurrence) of its items."""
+        possible = dict.fromkeys(GOALS, 0)
+        for item_id, settings in self.items.items():
+            possible[ITEMS[item_id].goal] += max(0, settings.occurrence_max())
+        return possible
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+class MemberTierResult(BaseModel):
+    """One member's scoring result for one period (what is stored, TIERS.md §4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_id: str
+    period: Period
+    total: int
+    household_total: int | None
+    level_code: str
+    level_name: str
+    previous_level_code: str | None
+    atm_service_charge_code: int | None
+    points_by_goal: dict[int, int]
+    points_by_item: dict[str, int]
+    possible_by_goal: dict[int, int]
+
+
+class TierLevelChanged(BaseModel):
+    """``cu.tier.level-changed.v1`` data (INTERFACES.md §1, topic ``tier-levels.v1``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    member_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}$")]
+    period: Period
+    points: int
+    level_code: Code3
+    level_name: str
+    previous_level_code: Code3 | None

@@ -1,1 +1,0 @@
-"""Temporal activities: everything a workflow does that touches the outside world."""

@@ -1,0 +1,75 @@
+"""``memberflow ops``: what operators check first — workflows, stuck work, dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+
+from contracts.platform.operations import OpsConfig
+from workers.contacts import contact_store as contacts
+from workers.platform.clock import local_today
+from workers.platform.database import Sessions
+from workers.platform.kafka_reader import topic_depth
+from workers.platform.settings import Settings
+from workers.trackers import follow_up_store as followups
+
+WORKFLOW_TYPES = (
+    "ContactRequestWorkflow",
+    "FollowUpWorkflow",
+    "FollowUpAssignmentWorkflow",
+    "TierScoringWorkflow",
+    "MonthlyTierScoringWorkflow",
+)
+STATUSES = ("Running", "Completed", "Failed", "Terminated", "TimedOut")
+STALE_QUEUE_AGE = timedelta(days=1)
+
+
+@dataclass
+class OpsSnapshot:
+    """Everything ``memberflow ops`` prints."""
+
+    workflows: dict[str, dict[str, int]]
+    request_states: dict[str, int]
+    stale_requests: int
+    overdue_follow_ups: dict[str, int]
+    dead_letters: dict[str, int]
+
+
+async def workflow_counts(client: Client) -> dict[str, dict[str, int]]:
+    """Executions per workflow type and status (Temporal visibility)."""
+    counts: dict[str, dict[str, int]] = {}
+    for workflow_type in WORKFLOW_TYPES:
+        row: dict[str, int] = {}
+        for status in STATUSES:
+            query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = '{status}'"
+            row[status] = (await client.count_workflows(query)).count
+        counts[workflow_type] = row
+    return counts
+
+
+async def snapshot(
+    settings: Settings, client: Client, sessions: Sessions, ops: OpsConfig
+) -> OpsSnapshot:
+    """Collect the operator's view from Temporal, PostgreSQL and Kafka."""
+    states, stale = await contacts.count_contact_requests(
+        sessions, queued_before=datetime.now(UTC) - STALE_QUEUE_AGE
+    )
+    overdue = await followups.list_follow_ups(sessions, status="overdue", today=local_today(ops))
+    by_assignee: dict[str, int] = {}
+    for follow_up in overdue:
+        by_assignee[follow_up.assignee_employee_id] = (
+            by_assignee.get(follow_up.assignee_employee_id, 0) + 1
+        )
+    topics = settings.topics
+    dead = {
+        topics.dlq(t): await topic_depth(settings.kafka, topics.dlq(t)) for t in topics.inbound()
+    }
+    return OpsSnapshot(
+        workflows=await workflow_counts(client),
+        request_states=states,
+        stale_requests=stale,
+        overdue_follow_ups=by_assignee,
+        dead_letters=dead,
+    )

@@ -1,0 +1,101 @@
+"""What the store returns: plain pydantic models, detached from any session.
+
+They serialise as they are in API answers and Temporal payloads. Personal data (message text,
+phone numbers) is excluded from reprs so it never reaches a log line by accident."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, Field
+
+FollowUpStatus = Literal["outstanding", "overdue", "completed"]
+
+
+FollowUpFilter = Literal["outstanding", "overdue", "completed", "all"]
+
+
+class ConversationRef(NamedTuple):
+    """Where a conversation landed."""
+
+    tracker_id: str
+    conversation_id: str
+
+
+class FollowUpRecord(BaseModel):
+    """A follow-up; ``status`` is derived: outstanding with a past due date is ``overdue``."""
+
+    id: str
+    conversation_id: str
+    member_id: str
+    tracker_id: str
+    assignee_employee_id: str
+    assigned_by: str
+    due_on: date
+    status: FollowUpStatus
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    created_at: datetime
+    parent_follow_up_id: str | None = None
+    thread_id: str
+
+
+class ConversationRecord(BaseModel):
+    """One Tracker note, with the follow-ups opened on it."""
+
+    id: str
+    tracker_id: str
+    seq: int
+    created_at: datetime
+    employee_id: str
+    memo_type: str
+    need_group: str | None = None
+    task: str | None = None
+    text: str = Field(repr=False)
+    thread_id: str | None = None
+    follow_ups: list[FollowUpRecord] = Field(default_factory=list)
+
+
+class TrackerRecord(BaseModel):
+    """A member's Tracker with its conversations, newest first."""
+
+    id: str
+    member_id: str
+    account_suffix: str
+    tracker_type: str
+    description: str
+    created_at: datetime
+    conversation_count: int
+    conversations: list[ConversationRecord] = Field(default_factory=list)
+
+
+class FollowUpEventRecord(BaseModel):
+    """One entry of a follow-up's history (a reassignment)."""
+
+    kind: str
+    at: datetime
+    from_employee_id: str | None
+    to_employee_id: str | None
+    by_employee_id: str
+    note: str | None = Field(default=None, repr=False)
+
+
+class FollowUpThread(BaseModel):
+    """A follow-up with its thread: every follow-up and note chained to it, oldest first."""
+
+    follow_up: FollowUpRecord
+    conversations: list[ConversationRecord]
+    follow_ups: list[FollowUpRecord]
+    history: list[FollowUpEventRecord]
+
+
+class FollowUpReportRow(BaseModel):
+    """One employee's follow-up figures for a period (DOMAIN §6 #21 a, c)."""
+
+    employee_id: str
+    name: str
+    outstanding: int
+    overdue: int
+    completed: int
+    mean_days_to_complete: float | None

@@ -1,0 +1,28 @@
+"""``/reports``: supervisory figures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.schemas import Items
+from workers.trackers import reports
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get("/follow-ups", response_model=Items, summary="Follow-up figures per employee")
+async def follow_up_report(
+    request: Request,
+    caller: CurrentEmployee,
+    date_from: Annotated[date, Query(alias="from")],
+    date_to: Annotated[date, Query(alias="to")],
+) -> Items:
+    """Per employee: outstanding, overdue, completed and mean days to complete."""
+    if date_to < date_from:
+        raise HTTPException(422, detail="'to' must not be before 'from'")
+    rows = await reports.follow_up_report(request.app.state.sessions, date_from, date_to)
+    return Items(items=[r.model_dump(mode="json") for r in rows])

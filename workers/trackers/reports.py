@@ -1,0 +1,83 @@
+"""Supervisory figures over follow-ups (DOMAIN §6 #21 a and c)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, cast, extract, func, select
+from sqlalchemy.types import Date
+
+from workers.platform.clock import today_utc
+from workers.platform.database import Sessions
+from workers.platform.employees import EmployeeRow
+from workers.platform.errors import InvalidInputError
+from workers.trackers.records import FollowUpReportRow
+from workers.trackers.tables import FollowUpRow
+
+
+async def follow_up_report(
+    sessions: Sessions, start: date, end: date, *, today: date | None = None
+) -> list[FollowUpReportRow]:
+    """Follow-up figures per employee for the period ``start``..``end`` (inclusive).
+
+    - ``outstanding``: not completed and due in the period (overdue ones included);
+    - ``overdue``: of those, due before ``today``;
+    - ``completed``: completed in the period (UTC date of completion);
+    - ``mean_days_to_complete``: over those completed, mean days from opening to completion,
+      rounded to two decimals (None when none were completed).
+
+    Every employee is listed, figures of zero included, by employee id.
+
+    Args:
+        sessions: Session factory.
+        start: First day of the period.
+        end: Last day of the period.
+        today: The date overdue is judged against (default: today, UTC).
+
+    Returns:
+        One row per employee.
+
+    Raises:
+        InvalidInputError: ``start`` after ``end``.
+    """
+    if start > end:
+        raise InvalidInputError(f"report period starts ({start}) after it ends ({end})")
+    day = today_utc(today)
+    f = FollowUpRow
+    open_in_period = and_(f.status == "outstanding", f.due_on >= start, f.due_on <= end)
+    completed_on = cast(func.timezone("UTC", f.completed_at), Date)
+    done_in_period = and_(f.status == "completed", completed_on >= start, completed_on <= end)
+    seconds = extract("epoch", f.completed_at - f.created_at)
+    figures = (
+        select(
+            f.assignee_employee_id.label("employee_id"),
+            func.count().filter(open_in_period).label("outstanding"),
+            func.count().filter(open_in_period, f.due_on < day).label("overdue"),
+            func.count().filter(done_in_period).label("completed"),
+            func.avg(case((done_in_period, seconds))).label("mean_seconds"),
+        )
+        .group_by(f.assignee_employee_id)
+        .subquery()
+    )
+    query = (
+        select(EmployeeRow.id, EmployeeRow.name, figures)
+        .outerjoin(figures, figures.c.employee_id == EmployeeRow.id)
+        .order_by(EmployeeRow.id)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [
+        FollowUpReportRow(
+            employee_id=row["id"],
+            name=row["name"],
+            outstanding=row["outstanding"] or 0,
+            overdue=row["overdue"] or 0,
+            completed=row["completed"] or 0,
+            mean_days_to_complete=(
+                round(float(row["mean_seconds"]) / 86400, 2)
+                if row["mean_seconds"] is not None
+                else None
+            ),
+        )
+        for row in rows
+    ]
