@@ -22,11 +22,6 @@ def _period(value: str) -> str:
 PeriodStr = Annotated[str, AfterValidator(_period)]
 
 
-def workflow_id_for(period: str) -> str:
-    """The business-key workflow id of a period's run: ``tier-scoring-{YYYY-MM}``."""
-    return f"tier-scoring-{period}"
-
-
 def previous_period(period: str) -> str:
     """The month before ``period`` (``2027-01`` -> ``2026-12``)."""
     year, month = (int(part) for part in period.split("-"))

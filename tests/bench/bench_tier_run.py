@@ -27,7 +27,8 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from contracts.tiers.runs import TierRunReport, TierScoringInput, workflow_id_for
+from contracts.ids import tier_scoring_workflow_id
+from contracts.tiers.runs import TierRunReport, TierScoringInput
 from tests.bench.servers import bench_servers
 from workers.platform.database import create_engine, session_factory
 from workers.platform.kafka_client import EventPublisher, ensure_topics
@@ -114,7 +115,7 @@ async def bench(env: dict[str, str], members: int, months: int, shards: int, wor
                 report = await client.execute_workflow(
                     TierScoringWorkflow.run,
                     TierScoringInput(period=period, shard_count=shards),
-                    id=workflow_id_for(period),
+                    id=tier_scoring_workflow_id(period),
                     task_queue=settings.temporal.task_queue,
                 )
                 label = "first scoring" if index == 0 else "following month"

@@ -26,6 +26,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
+from contracts.ids import TIER_SCHEDULE_ID
 from contracts.tiers.events import TIER_LEVEL_CHANGED
 from contracts.tiers.runs import ShardInput, ShardResult, TierRunReport, previous_period
 from tests.conftest import unique_topics
@@ -37,7 +38,7 @@ from workers.platform.settings import Settings
 from workers.tiers.runs import persist
 from workers.tiers.runs import steps as runs
 from workers.tiers.runs.activities import TierActivities
-from workers.tiers.runs.schedule import SCHEDULE_ID, ensure_schedule, start_or_get_run
+from workers.tiers.runs.schedule import ensure_schedule, start_or_get_run
 from workflows.tiers.tier_scoring import (
     MonthlyTierScoringWorkflow,
     TierScoringWorkflow,
@@ -370,7 +371,7 @@ async def test_monthly_schedule_spec_and_trigger_scores_previous_month(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
     async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
-        schedule_id = f"{SCHEDULE_ID}-{uuid.uuid4().hex[:6]}"
+        schedule_id = f"{TIER_SCHEDULE_ID}-{uuid.uuid4().hex[:6]}"
         time_zone = "America/Detroit"
         await ensure_schedule(h.client, h.task_queue, time_zone, schedule_id=schedule_id)
         await ensure_schedule(h.client, h.task_queue, time_zone, schedule_id=schedule_id)

@@ -10,6 +10,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts.assignments.messages import FOLLOWUP_ASSIGNED, FollowUpAssigned
 from contracts.assignments.workflow import AssignmentInput
+from contracts.ids import assignment_workflow_id
 from contracts.platform.operations import OpsConfig
 from workers.app.bridge import AssignmentHandler
 from workers.platform import employees
@@ -20,11 +21,6 @@ from workers.platform.temporal_retries import with_retries
 from workers.trackers.tracker_store import check_conversation
 from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
 from workflows.search_attributes import ASSIGNEE_ID, MEMBER_ID
-
-
-def assignment_workflow_id(assignment_id: str) -> str:
-    """The business-key workflow id of an assignment."""
-    return f"followup-assignment-{assignment_id}"
 
 
 def make_assignment_starter(

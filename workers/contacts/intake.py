@@ -8,7 +8,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts.contacts.messages import CONTACT_SUBMITTED, ContactSubmitted
 from contracts.contacts.workflow import ContactRequestInput
-from contracts.ids import contact_workflow_id
+from contracts.ids import contact_request_workflow_id
 from workers.platform.intake import Accepted, Rejected, parse_typed
 from workers.platform.temporal_retries import with_retries
 from workflows.contacts.contact_request import ContactRequestWorkflow
@@ -24,7 +24,7 @@ async def start_contact_request(
         it was started now or is still running (``USE_EXISTING`` hands back the open run).
     """
     request = start.request
-    workflow_id = contact_workflow_id(request.request_id)
+    workflow_id = contact_request_workflow_id(request.request_id)
 
     async def call() -> bool:
         try:

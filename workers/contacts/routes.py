@@ -15,7 +15,7 @@ from contracts.contacts.workflow import (
     ReplyInput,
     ReplyResult,
 )
-from contracts.ids import contact_workflow_id
+from contracts.ids import contact_request_workflow_id
 from workers.contacts import contact_store as contacts
 from workers.contacts.records import ContactRequestRecord
 from workers.contacts.schemas import (
@@ -112,7 +112,7 @@ async def _update_state(
 ) -> ContactRequestDetail:
     record = await _record(request, request_id)
     _refuse_finished(record)
-    handle = _temporal(request).get_workflow_handle(contact_workflow_id(request_id))
+    handle = _temporal(request).get_workflow_handle(contact_request_workflow_id(request_id))
     try:
         view: ContactRequestView = await handle.execute_update(update, action)  # type: ignore[call-overload]
     except (WorkflowUpdateFailedError, RPCError) as exc:
@@ -171,7 +171,7 @@ async def reply(
         follow_up = FollowUpRequest(
             assignee_employee_id=assignee, due_on=body.follow_up.due_on, note=body.follow_up.note
         )
-    handle = _temporal(request).get_workflow_handle(contact_workflow_id(request_id))
+    handle = _temporal(request).get_workflow_handle(contact_request_workflow_id(request_id))
     try:
         result: ReplyResult = await handle.execute_update(
             ContactRequestWorkflow.reply,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import AddNoteInput, CompleteInput, NextFollowUp, ReassignInput
 from workers.platform import employees
 from workers.platform.web.auth import Caller, CurrentEmployee
@@ -17,7 +18,7 @@ from workers.platform.web.schemas import Items
 from workers.trackers import follow_up_store as followups
 from workers.trackers.records import FollowUpFilter
 from workers.trackers.schemas import CompleteBody, NoteBody, ReassignBody
-from workflows.trackers.follow_up import FollowUpWorkflow, follow_up_workflow_id
+from workflows.trackers.follow_up import FollowUpWorkflow
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 

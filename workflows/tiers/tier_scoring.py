@@ -20,6 +20,7 @@ from temporalio.common import (
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from contracts.ids import tier_scoring_workflow_id
 from workflows.search_attributes import SCORING_PERIOD
 
 # The models are passed through (not re-imported in the sandbox): activity results decoded
@@ -39,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         TierRunReport,
         TierScoringInput,
         previous_period,
-        workflow_id_for,
     )
     from workers.tiers.runs.activities import TierActivities
 
@@ -234,7 +234,7 @@ class MonthlyTierScoringWorkflow:
                     shard_count=start.shard_count,
                     max_concurrent_shards=start.max_concurrent_shards,
                 ),
-                id=workflow_id_for(period),
+                id=tier_scoring_workflow_id(period),
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 # Terminating the monthly trigger must not kill a half-done scoring run.
                 parent_close_policy=ParentClosePolicy.ABANDON,

@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from contracts.ids import follow_up_workflow_id
 from contracts.platform.operations import SYSTEM_EMPLOYEE
 from contracts.trackers.follow_ups import (
     AddNoteInput,
@@ -510,11 +511,6 @@ class FollowUpWorkflow:
                 FOLLOW_UP_STATUS.value_set(self._status),
             ]
         )
-
-
-def follow_up_workflow_id(follow_up_id: str) -> str:
-    """The business-key workflow id of a follow-up."""
-    return f"follow-up-{follow_up_id}"
 
 
 async def start_follow_up_child(start: FollowUpInput) -> None:

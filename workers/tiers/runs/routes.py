@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.ids import tier_scoring_workflow_id
 from contracts.tiers.runs import (
     PERIOD_PATTERN,
     MemberTierView,
@@ -17,7 +18,6 @@ from contracts.tiers.runs import (
     TierRunReport,
     TierRunRequest,
     TierRunView,
-    workflow_id_for,
 )
 from workers.platform.database import Sessions
 from workers.platform.settings import Settings
@@ -58,7 +58,7 @@ async def run_view(sessions: Sessions, temporal: Client, period: str) -> TierRun
     """
     async with persist.raw_connection(sessions) as conn:
         stored = await persist.get_run(conn, period)
-    workflow_id = workflow_id_for(period)
+    workflow_id = tier_scoring_workflow_id(period)
     view = TierRunView(period=period, state="unknown", workflow_id=workflow_id)
     if stored is not None:
         view = TierRunView(

@@ -24,16 +24,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.ids import MONTHLY_TIER_WORKFLOW_ID, TIER_SCHEDULE_ID, tier_scoring_workflow_id
 from contracts.tiers.runs import (
     MonthlyTierScoringInput,
     TierRunReport,
     TierScoringInput,
-    workflow_id_for,
 )
 from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
 
-SCHEDULE_ID = "tier-scoring-monthly"
-MONTHLY_WORKFLOW_ID = "tier-scoring-monthly-trigger"
 CATCHUP_WINDOW = timedelta(days=1)
 
 
@@ -59,7 +57,7 @@ def monthly_schedule(
                 shard_count=shard_count,
                 max_concurrent_shards=max_concurrent_shards,
             ),
-            id=MONTHLY_WORKFLOW_ID,
+            id=MONTHLY_TIER_WORKFLOW_ID,
             task_queue=task_queue,
         ),
         spec=ScheduleSpec(
@@ -92,7 +90,7 @@ async def ensure_schedule(
     *,
     shard_count: int = 4,
     max_concurrent_shards: int = 2,
-    schedule_id: str = SCHEDULE_ID,
+    schedule_id: str = TIER_SCHEDULE_ID,
 ) -> str:
     """Create the monthly Schedule, or bring an existing one up to date (idempotent).
 
@@ -151,7 +149,7 @@ async def start_or_get_run(
     Returns:
         The workflow handle and whether this call started it.
     """
-    workflow_id = workflow_id_for(period)
+    workflow_id = tier_scoring_workflow_id(period)
     existing = client.get_workflow_handle_for(TierScoringWorkflow.run, workflow_id)
     try:
         status = (await existing.describe()).status
