@@ -69,7 +69,6 @@ class Refusal(StrEnum):
     NOT_FOUND = "NotFound"
     UNKNOWN_EMPLOYEE = "UnknownEmployee"
     VALIDATION = "ValidationError"
-    INVALID_TRACKER_WRITE = "InvalidTrackerWrite"
 
 
 REFUSALS: frozenset[str] = frozenset(refusal.value for refusal in Refusal)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from contracts.contacts.workflow import ContactRequestInput, FollowUpRequest, RequestState
+from contracts.contacts.workflow import ContactRequestInput, FollowUpRequest
+from contracts.vocabulary import RequestState
 
 
 class StateChange(BaseModel):

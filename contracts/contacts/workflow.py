@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from contracts.contacts.messages import ContactSubmitted
-
-
-class RequestState(StrEnum):
-    """Where a Contact Us request is in its life."""
-
-    QUEUED = "queued"
-    CLAIMED = "claimed"
-    REPLIED = "replied"
-    DELETED = "deleted"
+from contracts.vocabulary import RequestState, Role
 
 
 class PrivateContactsOptions(BaseModel):
@@ -41,7 +32,7 @@ class EmployeeAction(BaseModel):
     """Who acts: the employee behind the bearer token."""
 
     employee_id: str
-    role: str = "employee"
+    role: Role = Role.EMPLOYEE
 
 
 class FollowUpRequest(BaseModel):

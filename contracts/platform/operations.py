@@ -22,18 +22,13 @@ from pydantic import (
     model_validator,
 )
 
-Code2 = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
+from contracts.vocabulary import Code2, Role
+
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 EmployeeCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,16}$", strip_whitespace=True)
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-
-MEMBER_SELF_SERVICE = "96"
-"""Employee id CU*BASE stamps on changes a member made himself in online banking."""
-
-SYSTEM_EMPLOYEE = "SYSTEM"
-"""Employee id stamped on notes written by automated processes (batch, workflows)."""
 
 _SHORT_DURATION = re.compile(r"^(\d+)\s*(s|m|min|h)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}
@@ -91,7 +86,7 @@ class Employee(_Strict):
 
     id: EmployeeCode
     name: Label
-    role: Literal["employee", "supervisor"] = "employee"
+    role: Role = Role.EMPLOYEE
     supervisor_id: EmployeeCode | None = None
 
 

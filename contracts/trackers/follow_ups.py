@@ -12,16 +12,15 @@ words stay in the Tracker.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from contracts.platform.operations import DEFAULT_TIME_ZONE
+from contracts.vocabulary import Code2, EmployeeId, FollowUpState, Role
 
 SUMMARY_MAX = 200
 
-FollowUpState = Literal["outstanding", "completed"]
-EmployeeRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 NoteText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
@@ -53,7 +52,7 @@ class FollowUpInput(BaseModel):
     tracker_id: str
     conversation_id: str
     """The conversation the follow-up hangs off."""
-    assignee_employee_id: EmployeeRef
+    assignee_employee_id: EmployeeId
     assigned_by: str
     """Employee id or partner code."""
     due_on: date
@@ -113,34 +112,34 @@ class FollowUpView(BaseModel):
 class CompleteInput(BaseModel):
     """``complete`` Update: the caller (from the bearer token) and an optional closing note."""
 
-    employee_id: EmployeeRef
-    role: str = "employee"
+    employee_id: EmployeeId
+    role: Role = Role.EMPLOYEE
     note: NoteText | None = Field(default=None, repr=False)
 
 
 class ReassignInput(BaseModel):
     """``reassign`` Update: hand the follow-up to another known employee."""
 
-    employee_id: EmployeeRef
-    role: str = "employee"
-    assignee_employee_id: EmployeeRef
+    employee_id: EmployeeId
+    role: Role = Role.EMPLOYEE
+    assignee_employee_id: EmployeeId
     note: NoteText | None = Field(default=None, repr=False)
 
 
 class NextFollowUp(BaseModel):
     """The follow-up that replaces the current one."""
 
-    assignee_employee_id: EmployeeRef
+    assignee_employee_id: EmployeeId
     due_on: date
 
 
 class AddNoteInput(BaseModel):
     """``add_note`` Update: a conversation note; with ``next_follow_up`` this one completes."""
 
-    employee_id: EmployeeRef
-    role: str = "employee"
+    employee_id: EmployeeId
+    role: Role = Role.EMPLOYEE
     note: NoteText = Field(repr=False)
-    memo_type: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")] | None = None
+    memo_type: Code2 | None = None
     next_follow_up: NextFollowUp | None = None
 
 

@@ -19,6 +19,7 @@ from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume, contact_event, encoded, produce
 from workers.app.bridge import build_broker
 from workers.app.runtime import build_bridge_deps
+from workers.contacts.intake import start_contact_request
 from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -153,7 +154,7 @@ async def test_offset_is_committed_only_after_temporal_accepted_the_start(
         await produce(app.bootstrap, topic, [(b"31337", encoded(first))])
 
         deliveries: Counter[str] = Counter()
-        real_start = bridge_app.start_contact_request
+        real_start = start_contact_request
 
         async def counting_start(client: Client, queue: str, start: ContactRequestInput) -> bool:
             deliveries[start.request.request_id] += 1

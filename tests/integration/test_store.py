@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.contacts.messages import ContactSubmitted
 from contracts.platform.operations import OpsConfig
+from contracts.vocabulary import FollowUpFilter
 from workers.app.schema import metadata
 from workers.contacts import contact_store as contacts
 from workers.platform import employees
@@ -370,7 +371,7 @@ async def test_follow_up_lifecycle(sessions: Sessions, ops: OpsConfig) -> None:
 
     outstanding = await followups.list_follow_ups(sessions, assignee="JD", today=TODAY)
     completed = await followups.list_follow_ups(
-        sessions, assignee="JD", status="completed", today=TODAY
+        sessions, assignee="JD", status=FollowUpFilter.COMPLETED, today=TODAY
     )
     assert opened.id not in [f.id for f in outstanding]
     assert opened.id in [f.id for f in completed]
@@ -422,7 +423,7 @@ async def test_overdue_is_derived_from_the_due_date(sessions: Sessions, ops: Ops
         )
         ids[label] = fu.id
     overdue = await followups.list_follow_ups(
-        sessions, member_id=member, status="overdue", today=TODAY
+        sessions, member_id=member, status=FollowUpFilter.OVERDUE, today=TODAY
     )
     assert [f.id for f in overdue] == [ids["late"]]
     outstanding = await followups.list_follow_ups(sessions, member_id=member, today=TODAY)
@@ -432,11 +433,11 @@ async def test_overdue_is_derived_from_the_due_date(sessions: Sessions, ops: Ops
     }
     # The day before, nothing was overdue: the status is computed, not stored.
     earlier = await followups.list_follow_ups(
-        sessions, member_id=member, status="overdue", today=TODAY - timedelta(days=1)
+        sessions, member_id=member, status=FollowUpFilter.OVERDUE, today=TODAY - timedelta(days=1)
     )
     assert earlier == []
     everything = await followups.list_follow_ups(
-        sessions, member_id=member, status="all", today=TODAY
+        sessions, member_id=member, status=FollowUpFilter.ALL, today=TODAY
     )
     assert len(everything) == 2
 

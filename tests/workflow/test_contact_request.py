@@ -31,9 +31,9 @@ from contracts.contacts.workflow import (
     FollowUpRequest,
     PrivateContactsOptions,
     ReplyInput,
-    RequestState,
 )
 from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
+from contracts.vocabulary import RequestState
 from workflows.contacts.contact_request import ContactRequestWorkflow
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 
 from contracts.platform.operations import OpsConfig
+from contracts.vocabulary import FollowUpFilter
 from workers.contacts import contact_store as contacts
 from workers.platform.clock import local_today
 from workers.platform.database import Sessions
@@ -56,7 +57,9 @@ async def snapshot(
     states, stale = await contacts.count_contact_requests(
         sessions, queued_before=datetime.now(UTC) - STALE_QUEUE_AGE
     )
-    overdue = await followups.list_follow_ups(sessions, status="overdue", today=local_today(ops))
+    overdue = await followups.list_follow_ups(
+        sessions, status=FollowUpFilter.OVERDUE, today=local_today(ops)
+    )
     by_assignee: dict[str, int] = {}
     for follow_up in overdue:
         by_assignee[follow_up.assignee_employee_id] = (

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from contracts.assignments.workflow import OpenAssignment
 from contracts.platform.operations import OpsConfig
 from contracts.trackers.follow_ups import FollowUpInput
 from workers.contacts.activities import policy_snapshot
 from workers.platform.database import Sessions
-from workers.platform.errors import InvalidTrackerWriteError, UnknownEmployeeError
+from workers.platform.errors import store_refusals
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
 
@@ -34,7 +33,8 @@ class AssignmentActivities:
         """Write the assignment's note as a conversation and open its follow-up (idempotent)."""
         assignment = request.assignment
         key = f"followup-assignment-{assignment.assignment_id}"
-        try:
+        # A configuration or employee problem found after intake will not heal by retrying.
+        with store_refusals():
             written = await trackers.append_conversation(
                 self._sessions,
                 self._ops,
@@ -57,12 +57,6 @@ class AssignmentActivities:
                 assigned_by=assignment.assigned_by,
                 due_on=assignment.follow_up_on,
             )
-        except InvalidTrackerWriteError as exc:
-            raise ApplicationError(
-                str(exc), type="InvalidTrackerWrite", non_retryable=True
-            ) from exc
-        except UnknownEmployeeError as exc:
-            raise ApplicationError(str(exc), type="UnknownEmployee", non_retryable=True) from exc
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=assignment.member_id,

@@ -8,20 +8,19 @@ never overwrite a newer one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contacts.messages import ContactSubmitted
-from workers.contacts.records import ContactRequestRecord, ContactState, SecureMessageRecord
+from contracts.vocabulary import RequestState
+from workers.contacts.records import ContactRequestRecord, SecureMessageRecord
 from workers.contacts.tables import ContactRequestRow, SecureMessageRow
 from workers.platform.database import Sessions
 from workers.platform.errors import ConflictError, InvalidInputError, NotFoundError
 
-STATES = ("queued", "claimed", "replied", "deleted")
-FINAL = ("replied", "deleted")
+STATES = tuple(state.value for state in RequestState)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -29,12 +28,12 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _record(row: ContactRequestRow, now: datetime) -> ContactRequestRecord:
-    state = cast(ContactState, row.state)
+    state = RequestState(row.state)
     claimed_by, claimed_until = row.claimed_by, row.claimed_until
     # A lapsed claim puts the request back in everyone's queue even before the workflow's
     # timer has written the release.
-    if state == "claimed" and claimed_until is not None and claimed_until <= now:
-        state, claimed_by, claimed_until = "queued", None, None
+    if state is RequestState.CLAIMED and claimed_until is not None and claimed_until <= now:
+        state, claimed_by, claimed_until = RequestState.QUEUED, None, None
     return ContactRequestRecord(
         request_id=row.request_id,
         member_id=row.member_id,
@@ -78,7 +77,7 @@ async def upsert_contact_request(
         "callback_method": request.callback_method,
         "in_reply_to": request.in_reply_to,
         "submitted_at": request.submitted_at,
-        "state": "queued",
+        "state": RequestState.QUEUED.value,
         # Ordering anchor for later state changes (see set_contact_state).
         "updated_at": request.submitted_at,
     }
@@ -124,7 +123,7 @@ async def set_contact_state(
         row = await session.get(ContactRequestRow, request_id, with_for_update=True)
         if row is None:
             raise NotFoundError(f"contact request {request_id} not found")
-        stale = row.updated_at > at or (row.state in FINAL and state != row.state)
+        stale = row.updated_at > at or (RequestState(row.state).is_final and state != row.state)
         if not stale:
             _apply(row, state, at, claimed_by, claimed_until)
         return _record(row, at)
@@ -139,21 +138,21 @@ def _apply(
 ) -> None:
     row.state = state
     row.updated_at = at
-    if state == "queued":
+    if state == RequestState.QUEUED:
         row.claimed_by, row.claimed_until = None, None
-    elif state == "claimed":
+    elif state == RequestState.CLAIMED:
         row.claimed_by, row.claimed_until = claimed_by, claimed_until
     else:
         row.claimed_by = claimed_by or row.claimed_by
         row.claimed_until = None
-        if state == "replied" and row.replied_at is None:
+        if state == RequestState.REPLIED and row.replied_at is None:
             row.replied_at = at
 
 
 def _lapsed(moment: datetime) -> ColumnElement[bool]:
     """A claim whose time has run out: such a request reads as ``queued``."""
     return and_(
-        ContactRequestRow.state == "claimed",
+        ContactRequestRow.state == RequestState.CLAIMED.value,
         ContactRequestRow.claimed_until.is_not(None),
         ContactRequestRow.claimed_until <= moment,
     )
@@ -170,14 +169,14 @@ async def count_contact_requests(
         ``({state: count}, queued requests submitted before queued_before)``.
     """
     moment = _now(now)
-    effective = case((_lapsed(moment), "queued"), else_=ContactRequestRow.state)
+    effective = case((_lapsed(moment), RequestState.QUEUED.value), else_=ContactRequestRow.state)
     stale = func.count().filter(
-        effective == "queued", ContactRequestRow.submitted_at < queued_before
+        effective == RequestState.QUEUED.value, ContactRequestRow.submitted_at < queued_before
     )
     query = select(effective, func.count(), stale).group_by(effective)
     async with sessions() as session:
         rows = (await session.execute(query)).all()
-    counts = dict.fromkeys(("queued", "claimed", "replied", "deleted"), 0)
+    counts = dict.fromkeys(STATES, 0)
     old = 0
     for state, count, stale_count in rows:
         counts[state] = count
@@ -188,7 +187,7 @@ async def count_contact_requests(
 async def list_contact_requests(
     sessions: Sessions,
     *,
-    state: str | None = "queued",
+    state: str | None = RequestState.QUEUED,
     department: str | None = None,
     member_id: str | None = None,
     now: datetime | None = None,
@@ -210,10 +209,10 @@ async def list_contact_requests(
     moment = _now(now)
     query = select(ContactRequestRow)
     lapsed = _lapsed(moment)
-    if state == "queued":
-        query = query.where(or_(ContactRequestRow.state == "queued", lapsed))
-    elif state == "claimed":
-        query = query.where(ContactRequestRow.state == "claimed", ~lapsed)
+    if state == RequestState.QUEUED:
+        query = query.where(or_(ContactRequestRow.state == RequestState.QUEUED.value, lapsed))
+    elif state == RequestState.CLAIMED:
+        query = query.where(ContactRequestRow.state == RequestState.CLAIMED.value, ~lapsed)
     elif state is not None:
         query = query.where(ContactRequestRow.state == state)
     if department is not None:

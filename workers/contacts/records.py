@@ -6,11 +6,10 @@ phone numbers) is excluded from reprs so it never reaches a log line by accident
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-ContactState = Literal["queued", "claimed", "replied", "deleted"]
+from contracts.vocabulary import RequestState
 
 
 class ContactRequestRecord(BaseModel):
@@ -29,7 +28,7 @@ class ContactRequestRecord(BaseModel):
     callback_method: str | None = None
     in_reply_to: str | None = None
     submitted_at: datetime
-    state: ContactState
+    state: RequestState
     claimed_by: str | None = None
     claimed_until: datetime | None = None
     replied_at: datetime | None = None

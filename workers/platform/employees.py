@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Literal, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -20,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.platform.operations import OpsConfig
+from contracts.vocabulary import Role
 from workers.platform.database import Base, Sessions, _now
 from workers.platform.errors import InvalidInputError, UnknownEmployeeError
-
-ROLES = ("employee", "supervisor")
 
 
 def hash_token(token: str) -> str:
@@ -36,7 +34,7 @@ def hash_token(token: str) -> str:
 
 def _record(row: EmployeeRow) -> EmployeeRecord:
     return EmployeeRecord(
-        id=row.id, name=row.name, role=cast(Role, row.role), supervisor_id=row.supervisor_id
+        id=row.id, name=row.name, role=Role(row.role), supervisor_id=row.supervisor_id
     )
 
 
@@ -73,8 +71,9 @@ async def add_employee(
         InvalidInputError: Unknown role, or an employee supervising themself.
         UnknownEmployeeError: The supervisor does not exist.
     """
-    if role not in ROLES:
-        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    roles = [r.value for r in Role]
+    if role not in roles:
+        raise InvalidInputError(f"role must be one of {', '.join(roles)}, not {role!r}")
     if supervisor_id == employee_id:
         raise InvalidInputError(f"employee {employee_id} cannot supervise themself")
     token = secrets.token_urlsafe(32)
@@ -145,9 +144,6 @@ async def sync_employees_from_config(sessions: Sessions, config: OpsConfig) -> i
                 .values(supervisor_id=emp.supervisor_id)
             )
     return len(config.employees)
-
-
-Role = Literal["employee", "supervisor"]
 
 
 class EmployeeRecord(BaseModel):

@@ -7,8 +7,7 @@ CloudEvent id is derived the same way, so consumers drop a re-sent one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,15 +31,15 @@ from contracts.trackers.follow_ups import (
     ReassignStep,
 )
 from contracts.trackers.messages import EmployeeNotification
+from contracts.vocabulary import Refusal
 from workers.platform import employees
 from workers.platform.database import Sessions
-from workers.platform.errors import StoreError
+from workers.platform.errors import store_refusals
 from workers.platform.kafka_client import EventPublisher
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
 
 SOURCE = "/memberflow/follow-ups"
-UNKNOWN_EMPLOYEE = "UnknownEmployee"
 
 
 def deadlines(request: DeadlineRequest) -> FollowUpDeadlines:
@@ -81,19 +80,6 @@ async def follow_up_deadlines(request: DeadlineRequest) -> FollowUpDeadlines:
         The deadlines in UTC.
     """
     return deadlines(request)
-
-
-@asynccontextmanager
-async def _store_errors() -> AsyncIterator[None]:
-    """Turn a store refusal into a non-retryable ``ApplicationError`` of the same kind.
-
-    A refusal (unknown employee, already completed, bad memo type) will not heal by retrying;
-    anything else (database unreachable) is raised as it is and retried.
-    """
-    try:
-        yield
-    except StoreError as exc:
-        raise ApplicationError(str(exc), type=exc.kind, non_retryable=True) from exc
 
 
 class FollowUpActivities:
@@ -178,7 +164,7 @@ class FollowUpActivities:
         if await employees.get_employee(self._sessions, lookup.employee_id) is None:
             raise ApplicationError(
                 f"{lookup.employee_id} is not a known employee",
-                type=UNKNOWN_EMPLOYEE,
+                type=Refusal.UNKNOWN_EMPLOYEE.value,
                 non_retryable=True,
             )
 
@@ -211,14 +197,14 @@ class FollowUpActivities:
         return await self._append(note)
 
     async def _append(self, note: FollowUpNote) -> NoteWritten:
-        async with _store_errors():
+        with store_refusals():
             memo_type = note.memo_type
             if memo_type is None:
                 origin = await trackers.get_conversation(self._sessions, note.conversation_id)
                 if origin is None:
                     raise ApplicationError(
                         f"conversation {note.conversation_id} not found",
-                        type="NotFound",
+                        type=Refusal.NOT_FOUND.value,
                         non_retryable=True,
                     )
                 memo_type = origin.memo_type
@@ -243,7 +229,7 @@ class FollowUpActivities:
         Args:
             step: Who completed it, when, under which key, and the note to write.
         """
-        async with _store_errors():
+        with store_refusals():
             await followups.complete_follow_up(
                 self._sessions,
                 step.follow_up_id,
@@ -261,7 +247,7 @@ class FollowUpActivities:
         Args:
             step: The new assignee, who reassigned it, when, under which key, and the note.
         """
-        async with _store_errors():
+        with store_refusals():
             await followups.reassign_follow_up(
                 self._sessions,
                 step.follow_up_id,
@@ -283,7 +269,7 @@ class FollowUpActivities:
         Returns:
             The opened row.
         """
-        async with _store_errors():
+        with store_refusals():
             record = await followups.open_follow_up(
                 self._sessions,
                 idempotency_key=request.idempotency_key,

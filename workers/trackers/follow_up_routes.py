@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -11,18 +11,18 @@ from temporalio.service import RPCError
 
 from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import AddNoteInput, CompleteInput, NextFollowUp, ReassignInput
+from contracts.vocabulary import FollowUpFilter
 from workers.platform import employees
 from workers.platform.web.auth import Caller, CurrentEmployee
 from workers.platform.web.errors import http_error
 from workers.platform.web.schemas import Items
 from workers.trackers import follow_up_store as followups
-from workers.trackers.records import FollowUpFilter
 from workers.trackers.schemas import CompleteBody, NoteBody, ReassignBody
 from workflows.trackers.follow_up import FollowUpWorkflow
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 
-STATUSES = set(get_args(FollowUpFilter))
+STATUSES = {status.value for status in FollowUpFilter}
 
 
 def _today(request: Request) -> date:

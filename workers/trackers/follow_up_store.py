@@ -12,16 +12,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.vocabulary import FollowUpFilter, FollowUpState
 from workers.platform.clock import today_utc
 from workers.platform.database import Sessions, derived_id
 from workers.platform.employees import require_employee
 from workers.platform.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
-from workers.trackers.records import (
-    FollowUpEventRecord,
-    FollowUpFilter,
-    FollowUpRecord,
-    FollowUpThread,
-)
+from workers.trackers.records import FollowUpEventRecord, FollowUpRecord, FollowUpThread
 from workers.trackers.rows import conversation_record, follow_up_record
 from workers.trackers.tables import ConversationRow, FollowUpEventRow, FollowUpRow, TrackerRow
 
@@ -93,7 +89,7 @@ async def open_follow_up(
                 "assignee_employee_id": assignee_employee_id,
                 "assigned_by": assigned_by,
                 "due_on": due_on,
-                "status": "outstanding",
+                "status": FollowUpState.OUTSTANDING.value,
                 "idempotency_key": idempotency_key,
                 "parent_follow_up_id": parent_follow_up_id,
                 "thread_id": thread_id,
@@ -151,11 +147,11 @@ async def complete_follow_up(
     """
     async with sessions.begin() as session:
         row = await _locked(session, follow_up_id)
-        if row.status == "completed":
+        if row.status == FollowUpState.COMPLETED:
             if row.completion_key != idempotency_key:
                 raise ConflictError(f"follow-up {follow_up_id} is already completed")
         else:
-            row.status = "completed"
+            row.status = FollowUpState.COMPLETED.value
             row.completed_by = by_employee_id
             row.completion_key = idempotency_key
             row.completed_at = at if at is not None else await session.scalar(select(func.now()))
@@ -204,7 +200,7 @@ async def reassign_follow_up(
                     f"idempotency key {idempotency_key!r} was used for another follow-up"
                 )
             return follow_up_record(row, today_utc(today))
-        if row.status == "completed":
+        if row.status == FollowUpState.COMPLETED:
             raise ConflictError(f"follow-up {follow_up_id} is already completed")
         await require_employee(session, to_employee_id)
         if row.assignee_employee_id == to_employee_id:
@@ -238,7 +234,7 @@ async def list_follow_ups(
     sessions: Sessions,
     *,
     assignee: str | None = None,
-    status: FollowUpFilter = "outstanding",
+    status: FollowUpFilter = FollowUpFilter.OUTSTANDING,
     member_id: str | None = None,
     today: date | None = None,
 ) -> list[FollowUpRecord]:
@@ -261,12 +257,13 @@ async def list_follow_ups(
         query = query.where(FollowUpRow.assignee_employee_id == assignee)
     if member_id is not None:
         query = query.where(FollowUpRow.member_id == member_id)
-    if status == "outstanding":
-        query = query.where(FollowUpRow.status == "outstanding")
-    elif status == "overdue":
-        query = query.where(FollowUpRow.status == "outstanding", FollowUpRow.due_on < day)
-    elif status == "completed":
-        query = query.where(FollowUpRow.status == "completed")
+    outstanding = FollowUpRow.status == FollowUpState.OUTSTANDING.value
+    if status == FollowUpFilter.OUTSTANDING:
+        query = query.where(outstanding)
+    elif status == FollowUpFilter.OVERDUE:
+        query = query.where(outstanding, FollowUpRow.due_on < day)
+    elif status == FollowUpFilter.COMPLETED:
+        query = query.where(FollowUpRow.status == FollowUpState.COMPLETED.value)
     query = query.order_by(FollowUpRow.due_on, FollowUpRow.created_at, FollowUpRow.id)
     async with sessions() as session:
         return [follow_up_record(row, day) for row in await session.scalars(query)]

@@ -6,14 +6,11 @@ phone numbers) is excluded from reprs so it never reaches a log line by accident
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-FollowUpStatus = Literal["outstanding", "overdue", "completed"]
-
-
-FollowUpFilter = Literal["outstanding", "overdue", "completed", "all"]
+from contracts.vocabulary import FollowUpStatus
 
 
 class ConversationRef(NamedTuple):

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import and_, case, cast, extract, func, select
 from sqlalchemy.types import Date
 
+from contracts.vocabulary import FollowUpState
 from workers.platform.clock import today_utc
 from workers.platform.database import Sessions
 from workers.platform.employees import EmployeeRow
@@ -44,9 +45,13 @@ async def follow_up_report(
         raise InvalidInputError(f"report period starts ({start}) after it ends ({end})")
     day = today_utc(today)
     f = FollowUpRow
-    open_in_period = and_(f.status == "outstanding", f.due_on >= start, f.due_on <= end)
+    open_in_period = and_(
+        f.status == FollowUpState.OUTSTANDING.value, f.due_on >= start, f.due_on <= end
+    )
     completed_on = cast(func.timezone("UTC", f.completed_at), Date)
-    done_in_period = and_(f.status == "completed", completed_on >= start, completed_on <= end)
+    done_in_period = and_(
+        f.status == FollowUpState.COMPLETED.value, completed_on >= start, completed_on <= end
+    )
     seconds = extract("epoch", f.completed_at - f.created_at)
     figures = (
         select(

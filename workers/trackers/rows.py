@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from workers.trackers.records import ConversationRecord, FollowUpRecord, FollowUpStatus
+from contracts.vocabulary import FollowUpState, FollowUpStatus
+from workers.trackers.records import ConversationRecord, FollowUpRecord
 from workers.trackers.tables import ConversationRow, FollowUpRow
 
 
 def follow_up_status(row: FollowUpRow, today: date) -> FollowUpStatus:
     """Overdue is derived, never stored: outstanding with a due date before today."""
-    if row.status == "completed":
-        return "completed"
-    return "overdue" if row.due_on < today else "outstanding"
+    if row.status == FollowUpState.COMPLETED:
+        return FollowUpStatus.COMPLETED
+    return FollowUpStatus.OVERDUE if row.due_on < today else FollowUpStatus.OUTSTANDING
 
 
 def follow_up_record(row: FollowUpRow, today: date) -> FollowUpRecord:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from contracts.assignments.workflow import AssignmentInput, AssignmentResult, OpenAssignment
 from contracts.trackers.follow_ups import FollowUpInput
+from workflows.policies import WRITE_RETRY, WRITE_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from workers.assignments.activities import AssignmentActivities
     from workflows.trackers.follow_up import start_follow_up_child
-
-WRITE_TIMEOUT = timedelta(seconds=30)
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    # A configuration or employee problem found after intake will not heal by retrying.
-    non_retryable_error_types=["InvalidTrackerWrite", "UnknownEmployee"],
-)
 
 
 @workflow.defn

@@ -7,8 +7,7 @@ from datetime import timedelta
 from functools import partial
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from contracts.contacts.activities import (
     CopyToTracker,
@@ -24,23 +23,16 @@ from contracts.contacts.workflow import (
     EmployeeAction,
     ReplyInput,
     ReplyResult,
-    RequestState,
 )
 from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
+from contracts.vocabulary import Refusal, RequestState, Role
+from workflows.policies import LOOKUP_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, refused
 from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_ID, REQUEST_STATE
 
 with workflow.unsafe.imports_passed_through():
     from workers.contacts.activities import ContactActivities
     from workers.trackers.activities import FollowUpActivities
     from workflows.trackers.follow_up import start_follow_up_child
-
-# Store and Kafka writes retry until they succeed; each is idempotent by its key.
-WRITE_TIMEOUT = timedelta(seconds=30)
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
-CONFLICT = "Conflict"
-FORBIDDEN = "Forbidden"
 
 
 @workflow.defn
@@ -85,7 +77,7 @@ class ContactRequestWorkflow:
             retry_policy=WRITE_RETRY,
         )
         self._stored = True
-        while self._view.state not in (RequestState.REPLIED, RequestState.DELETED):
+        while not self._view.state.is_final:
             # Every state change bumps the version, so a wait ends on any claim, release or
             # re-claim (which restarts the claim's clock).
             version = self._version
@@ -136,20 +128,18 @@ class ContactRequestWorkflow:
         )
 
     def _check_open(self) -> None:
-        if self._view.state in (RequestState.REPLIED, RequestState.DELETED):
-            raise ApplicationError(
+        if self._view.state.is_final:
+            raise refused(
                 f"request {self._view.request_id} is already {self._view.state.value}",
-                type=CONFLICT,
-                non_retryable=True,
+                Refusal.CONFLICT,
             )
 
     def _check_claimable(self, employee_id: str) -> None:
         self._check_open()
         if self._view.state is RequestState.CLAIMED and self._view.claimed_by != employee_id:
-            raise ApplicationError(
+            raise refused(
                 f"request {self._view.request_id} is claimed by {self._view.claimed_by}",
-                type=CONFLICT,
-                non_retryable=True,
+                Refusal.CONFLICT,
             )
 
     # Updates, not Signals: the desk needs an immediate yes or no (someone else claimed it,
@@ -183,11 +173,9 @@ class ContactRequestWorkflow:
     def _check_release(self, action: EmployeeAction) -> None:
         self._check_open()
         if self._view.state is not RequestState.CLAIMED:
-            raise ApplicationError("request is not claimed", type=CONFLICT, non_retryable=True)
-        if self._view.claimed_by != action.employee_id and action.role != "supervisor":
-            raise ApplicationError(
-                f"request is claimed by {self._view.claimed_by}", type=FORBIDDEN, non_retryable=True
-            )
+            raise refused("request is not claimed", Refusal.CONFLICT)
+        if self._view.claimed_by != action.employee_id and action.role != Role.SUPERVISOR:
+            raise refused(f"request is claimed by {self._view.claimed_by}", Refusal.FORBIDDEN)
 
     @workflow.update
     async def reply(self, reply: ReplyInput) -> ReplyResult:
@@ -208,9 +196,7 @@ class ContactRequestWorkflow:
 
     def _check_replies_allowed(self) -> None:
         if not self._start.options.replies_allowed:
-            raise ApplicationError(
-                "replies are turned off for Private Contacts", type=FORBIDDEN, non_retryable=True
-            )
+            raise refused("replies are turned off for Private Contacts", Refusal.FORBIDDEN)
 
     async def _deliver(self, reply: ReplyInput) -> ReplyResult:
         request_id = self._view.request_id
@@ -221,7 +207,7 @@ class ContactRequestWorkflow:
             await workflow.execute_activity_method(
                 FollowUpActivities.check_follow_up_assignee,
                 EmployeeLookup(employee_id=reply.follow_up.assignee_employee_id),
-                start_to_close_timeout=WRITE_TIMEOUT,
+                start_to_close_timeout=LOOKUP_TIMEOUT,
                 retry_policy=WRITE_RETRY,
             )
         await workflow.execute_activity_method(

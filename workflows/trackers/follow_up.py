@@ -9,16 +9,13 @@ notes through Updates; every step lands in the Tracker as an immutable conversat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from contracts.ids import follow_up_workflow_id
-from contracts.platform.operations import SYSTEM_EMPLOYEE
 from contracts.trackers.follow_ups import (
     AddNoteInput,
     AddNoteResult,
@@ -31,7 +28,6 @@ from contracts.trackers.follow_ups import (
     FollowUpInput,
     FollowUpNote,
     FollowUpResult,
-    FollowUpState,
     FollowUpView,
     NoteWritten,
     OpenedFollowUp,
@@ -46,44 +42,19 @@ from contracts.trackers.messages import (
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
+from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState, Refusal, Role
+from workflows.policies import (
+    LOCAL_TIMEOUT,
+    LOOKUP_TIMEOUT,
+    WRITE_RETRY,
+    WRITE_TIMEOUT,
+    refusals_re_raised,
+    refused,
+)
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
 
 with workflow.unsafe.imports_passed_through():
     from workers.trackers.activities import FollowUpActivities, follow_up_deadlines
-
-FORBIDDEN = "Forbidden"
-CONFLICT = "Conflict"
-UNKNOWN_EMPLOYEE = "UnknownEmployee"
-# Refusals an activity can send back that are the caller's answer, not a system fault.
-REFUSALS = frozenset({FORBIDDEN, CONFLICT, UNKNOWN_EMPLOYEE, "ValidationError", "NotFound"})
-
-# Store and Kafka writes retry until they land (each is idempotent by its key), except for
-# refusals, which never heal. No attempt cap: a database outage delays a step, never drops it.
-WRITE_TIMEOUT = timedelta(seconds=30)
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=sorted(REFUSALS),
-)
-# Reads on the Update path are short: the desk is waiting for the answer.
-LOOKUP_TIMEOUT = timedelta(seconds=10)
-SUPERVISOR_ROLE = "supervisor"
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Re-raise an activity's refusal as the Update's own ``ApplicationError``.
-
-    The API maps the error type (Forbidden, Conflict, UnknownEmployee, ...) to an HTTP status;
-    it only sees the type when the Update fails with it directly, not wrapped in ActivityError.
-    """
-    try:
-        yield
-    except ActivityError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
-        raise
 
 
 @workflow.defn
@@ -95,7 +66,7 @@ class FollowUpWorkflow:
         """Set up state before any handler runs (Updates may arrive in the first task)."""
         self._start = start
         self._assignee = start.assignee_employee_id
-        self._status: FollowUpState = "outstanding"
+        self._status = FollowUpState.OUTSTANDING
         self._history: list[Reassignment] = []
         self._completed_by: str | None = None
         self._completed_at: datetime | None = None
@@ -120,10 +91,10 @@ class FollowUpWorkflow:
                 overdue_after_days=policy.overdue_after_days,
                 time_zone=policy.time_zone,
             ),
-            start_to_close_timeout=timedelta(seconds=10),
+            start_to_close_timeout=LOCAL_TIMEOUT,
         )
         async with self._lock:
-            if self._status == "outstanding":
+            if self._status is FollowUpState.OUTSTANDING:
                 await self._notify(
                     FOLLOWUP_ASSIGNED_NOTICE, [self._assignee], self._key("assigned")
                 )
@@ -133,15 +104,15 @@ class FollowUpWorkflow:
         if policy.reminder_on_due_date and self._deadlines.due_at > workflow.now():
             await self._wait_until(self._deadlines.due_at, "due-date reminder")
             async with self._lock:
-                if self._status == "outstanding":
+                if self._status is FollowUpState.OUTSTANDING:
                     await self._notify(FOLLOWUP_DUE_NOTICE, [self._assignee], self._key("due"))
 
         await self._wait_until(self._deadlines.escalate_at, "overdue escalation")
         async with self._lock:
-            if self._status == "outstanding":
+            if self._status is FollowUpState.OUTSTANDING:
                 await self._escalate()
 
-        await workflow.wait_condition(lambda: self._status == "completed")
+        await workflow.wait_condition(lambda: self._status is FollowUpState.COMPLETED)
         # Let in-flight Update handlers finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return FollowUpResult(
@@ -162,7 +133,9 @@ class FollowUpWorkflow:
         # sleeping ends the wait as soon as the follow-up is completed.
         with suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._status == "completed", timeout=remaining, timeout_summary=summary
+                lambda: self._status is FollowUpState.COMPLETED,
+                timeout=remaining,
+                timeout_summary=summary,
             )
 
     async def _escalate(self) -> None:
@@ -239,7 +212,7 @@ class FollowUpWorkflow:
             )
             if action.note:
                 text += f"\n{action.note}"
-            with _refusals():
+            with refusals_re_raised():
                 await workflow.execute_activity_method(
                     FollowUpActivities.reassign_follow_up,
                     ReassignStep(
@@ -298,7 +271,7 @@ class FollowUpWorkflow:
             # From the workflow's deterministic uuid: a replayed task or a retried activity
             # reuses it, so the next follow-up opens once.
             new_id = str(workflow.uuid4())
-            with _refusals():
+            with refusals_re_raised():
                 opened: OpenedFollowUp = await workflow.execute_activity_method(
                     FollowUpActivities.open_next_follow_up,
                     OpenNextFollowUp(
@@ -348,7 +321,7 @@ class FollowUpWorkflow:
     def view(self) -> FollowUpView:
         """The follow-up's current state (overdue as of the workflow's latest event)."""
         overdue = (
-            self._status == "outstanding"
+            self._status is FollowUpState.OUTSTANDING
             and self._deadlines is not None
             and workflow.now() >= self._deadlines.overdue_from
         )
@@ -373,30 +346,26 @@ class FollowUpWorkflow:
     # --- checks (validators are sync and read only the input and the state) -------------------
 
     def _check_outstanding(self) -> None:
-        if self._status == "completed":
-            raise ApplicationError(
-                f"follow-up {self._start.follow_up_id} is already completed",
-                type=CONFLICT,
-                non_retryable=True,
+        if self._status is FollowUpState.COMPLETED:
+            raise refused(
+                f"follow-up {self._start.follow_up_id} is already completed", Refusal.CONFLICT
             )
 
     def _check_may_complete(self, employee_id: str, role: str) -> None:
         self._check_outstanding()
-        if employee_id != self._assignee and role != SUPERVISOR_ROLE:
-            raise ApplicationError(
+        if employee_id != self._assignee and role != Role.SUPERVISOR:
+            raise refused(
                 f"only the assignee ({self._assignee}) or a supervisor may complete "
                 f"follow-up {self._start.follow_up_id}",
-                type=FORBIDDEN,
-                non_retryable=True,
+                Refusal.FORBIDDEN,
             )
 
     def _check_reassign(self, action: ReassignInput) -> None:
         self._check_outstanding()
         if action.assignee_employee_id == self._assignee:
-            raise ApplicationError(
+            raise refused(
                 f"follow-up {self._start.follow_up_id} is already assigned to {self._assignee}",
-                type=CONFLICT,
-                non_retryable=True,
+                Refusal.CONFLICT,
             )
 
     def _check_add_note(self, request: AddNoteInput) -> None:
@@ -433,7 +402,7 @@ class FollowUpWorkflow:
         )
 
     async def _append_note(self, note: FollowUpNote) -> NoteWritten:
-        with _refusals():
+        with refusals_re_raised():
             return await workflow.execute_activity_method(
                 FollowUpActivities.append_follow_up_note,
                 note,
@@ -444,7 +413,7 @@ class FollowUpWorkflow:
     async def _require_employee(self, employee_id: str) -> None:
         # Existence needs the store, which a validator cannot read. Checked first in the
         # handler, so a refusal leaves nothing half-written.
-        with _refusals():
+        with refusals_re_raised():
             await workflow.execute_activity_method(
                 FollowUpActivities.check_follow_up_assignee,
                 EmployeeLookup(employee_id=employee_id),
@@ -454,7 +423,7 @@ class FollowUpWorkflow:
 
     async def _complete(self, employee_id: str, key: str, note: FollowUpNote | None) -> None:
         now = workflow.now()
-        with _refusals():
+        with refusals_re_raised():
             await workflow.execute_activity_method(
                 FollowUpActivities.complete_follow_up,
                 CompleteStep(
@@ -467,7 +436,7 @@ class FollowUpWorkflow:
                 start_to_close_timeout=WRITE_TIMEOUT,
                 retry_policy=WRITE_RETRY,
             )
-        self._status = "completed"
+        self._status = FollowUpState.COMPLETED
         self._completed_by = employee_id
         self._completed_at = now
         self._upsert_search_attributes()
