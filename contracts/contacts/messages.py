@@ -1,4 +1,4 @@
-"""Kafka message data (INTERFACES.md §1): inbound requests and outbound notifications."""
+"""Kafka message data (docs/messages.md): inbound requests and outbound notifications."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def _valid_phone(value: str) -> str:
 class ContactSubmitted(BaseModel):
     """``cu.contact.submitted.v1``: a member pressed Contact Us.
 
-    ``message`` and ``callback_phone`` are personal data: excluded from reprs so they never
-    reach a log line by accident.
+    The Kafka contract of a new request, versioned with its topic; the workflow carries it as
+    its start input. ``message`` and ``callback_phone`` are personal data: excluded from reprs
+    so they never reach a log line by accident.
     """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
@@ -60,12 +61,15 @@ class ContactSubmitted(BaseModel):
 
 
 class MemberMessage(BaseModel):
-    """``cu.member.message.v1``: a reply for the member's secure message centre."""
+    """``cu.member.message.v1``: a reply for the member's secure message centre.
+
+    The reply text is personal data: excluded from reprs.
+    """
 
     message_id: str
     member_id: str
     request_id: str
     subject: str
-    body: str
+    body: str = Field(repr=False)
     sent_by_employee_id: str
     sent_at: datetime

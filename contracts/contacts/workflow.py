@@ -47,7 +47,7 @@ class ReplyInput(BaseModel):
     """The reply an employee sends to the member."""
 
     employee_id: str
-    body: str = Field(min_length=1, max_length=4000)
+    body: str = Field(min_length=1, max_length=4000, repr=False)
     copy_to_tracker: bool = True
     follow_up: FollowUpRequest | None = None
 
@@ -64,7 +64,12 @@ class ReplyResult(BaseModel):
 
 
 class ContactRequestView(BaseModel):
-    """The workflow's state as the desk sees it (the Query result)."""
+    """The workflow's state as the desk sees it (the Query and Update result).
+
+    A Temporal payload: running workflows answer with it, so it changes only in ways old and
+    new workers both read. The desk API answers with ``ContactRequestDetail`` instead, which
+    adds the member's message from the queue table.
+    """
 
     request_id: str
     member_id: str

@@ -14,7 +14,7 @@ JSON_CONTENT_TYPE = "application/json"
 class CloudEvent(BaseModel):
     """A CloudEvent whose ``data`` is still an untyped JSON object.
 
-    Unknown extra attributes are ignored, not rejected (INTERFACES.md §1).
+    Unknown extra attributes are ignored, not rejected (docs/messages.md, 'Envelope').
     """
 
     model_config = ConfigDict(extra="ignore")

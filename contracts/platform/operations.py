@@ -44,7 +44,7 @@ class _Strict(BaseModel):
 
 
 class Department(_Strict):
-    """A department a member can address a Contact Us request to (DOMAIN §6 #15)."""
+    """A department a member can address a Contact Us request to (docs/operations.md)."""
 
     code: DepartmentCode
     label: Label
@@ -53,7 +53,7 @@ class Department(_Strict):
 
 
 class TrackerType(_Strict):
-    """A 2-character Tracker type (Tool #277; DOMAIN §1.2, §1.9)."""
+    """A 2-character Tracker type (Tool #277; docs/operations.md)."""
 
     code: Code2
     description: Label
@@ -91,7 +91,7 @@ class Employee(_Strict):
 
 
 class PrivateContactsConfig(_Strict):
-    """Private Contacts (Contact Us) options (DOMAIN §2.4, §6 #14-#18)."""
+    """Private Contacts (Contact Us) options (docs/operations.md)."""
 
     enabled: bool = True
     replies_allowed: bool = True
@@ -133,7 +133,7 @@ class FollowUpPolicy(_Strict):
 
 
 def default_departments() -> list[Department]:
-    """The default department list (INTERFACES.md §1)."""
+    """The default department list (docs/operations.md, 'Operations file')."""
     return [
         Department(code="LOANS", label="Loan department"),
         Department(code="DEPOSITS", label="Deposits and savings"),
@@ -143,7 +143,10 @@ def default_departments() -> list[Department]:
 
 
 def default_tracker_types() -> list[TrackerType]:
-    """The system Tracker types and a Member Services and Private Contacts type (DOMAIN §1.2)."""
+    """The system Tracker types and a Member Services and Private Contacts type.
+
+    Listed in docs/operations.md, 'Operations file'.
+    """
 
     def tt(code: str, desc: str, short: str, **flags: object) -> TrackerType:
         return TrackerType.model_validate(
@@ -183,7 +186,10 @@ def default_tracker_types() -> list[TrackerType]:
 
 
 def default_memo_types() -> list[MemoType]:
-    """Memo codes seen in the public material plus the Private Contacts ones (DOMAIN §1.3)."""
+    """Memo codes seen in the public material plus the Private Contacts ones.
+
+    Listed in docs/operations.md, 'Operations file'.
+    """
     rows = [
         ("PC", "Private Contact request and reply", "PC"),
         ("RE", "Private Contact member reply", "PC"),
@@ -300,7 +306,7 @@ class OpsConfig(_Strict):
         """Whether a member has at most one Tracker of this type.
 
         The Private Contacts type always is: every request/reply pair becomes its own
-        conversation in the member's one Tracker of that type (DOMAIN §2.3).
+        conversation in the member's one Tracker of that type (docs/operations.md).
         """
         found = self.tracker_type(tracker_type)
         return tracker_type == self.private_contacts.tracker_type or (

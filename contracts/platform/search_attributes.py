@@ -6,14 +6,21 @@ search attributes are stored unencrypted and shown to every operator.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
-SEARCH_ATTRIBUTES: Final[dict[str, str]] = {
-    "MemberId": "Keyword",
-    "Department": "Keyword",
-    "RequestState": "Keyword",
-    "ClaimedBy": "Keyword",
-    "AssigneeId": "Keyword",
-    "FollowUpStatus": "Keyword",
-    "ScoringPeriod": "Keyword",
-}
+
+class SearchAttribute(StrEnum):
+    """The name of each custom search attribute, as the Temporal server knows it."""
+
+    MEMBER_ID = "MemberId"
+    DEPARTMENT = "Department"
+    REQUEST_STATE = "RequestState"
+    CLAIMED_BY = "ClaimedBy"
+    ASSIGNEE_ID = "AssigneeId"
+    FOLLOW_UP_STATUS = "FollowUpStatus"
+    SCORING_PERIOD = "ScoringPeriod"
+
+
+SEARCH_ATTRIBUTES: Final[dict[str, str]] = {name.value: "Keyword" for name in SearchAttribute}
+"""Every custom search attribute and its server type (all are keywords), for registration."""

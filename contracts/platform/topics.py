@@ -1,4 +1,4 @@
-"""Kafka topic names (INTERFACES.md §1); each is a default that configuration can override."""
+"""Kafka topic names (docs/messages.md); each is a default that configuration can override."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kafka message data (INTERFACES.md §1): inbound requests and outbound notifications."""
+"""Event types of the Tiered Service on Kafka (docs/messages.md)."""
 
 from __future__ import annotations
 

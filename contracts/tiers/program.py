@@ -1,14 +1,14 @@
-"""The Tiered Service program file, its item registry and the scoring results (TIERS.md §2-4).
+"""The Tiered Service program file, its item registry and the scoring results.
 
 Pydantic models only, no I/O: ``workers.tiers.scoring.program`` reads the YAML file, the
-engine and the reference scorer read these models. Every rule of TIERS.md §2 is checked
-here, with a message that names the item or the level it is about.
+engine and the reference scorer read these models. Every rule of the program format
+(docs/tier-program.md) is checked here, with a message that names the item or the level it is
+about.
 """
 
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,15 +28,15 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from contracts.tiers.runs import PERIOD_PATTERN
+from contracts.vocabulary import Code3, MemberId
+
 # ---------------------------------------------------------------------------------------------
 # Period
 
 
-_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
-
-
 class Period(str):
-    """A scoring month as ``YYYY-MM``; a ``str`` with month arithmetic.
+    """A scoring month as ``YYYY-MM``; a ``str`` that knows its year, month and last day.
 
     Usable as a pydantic field type (validated, serialised as the plain string).
     """
@@ -49,14 +49,9 @@ class Period(str):
         Raises:
             ValueError: When the value is not a valid period.
         """
-        if not isinstance(value, str) or not _PERIOD.match(value):
+        if not isinstance(value, str) or not PERIOD_PATTERN.match(value):
             raise ValueError(f"period must be YYYY-MM (month 01-12), got {value!r}")
         return super().__new__(cls, value)
-
-    @classmethod
-    def of(cls, year: int, month: int) -> Period:
-        """The period of ``year`` and ``month``."""
-        return cls(f"{year:04d}-{month:02d}")
 
     @property
     def year(self) -> int:
@@ -67,22 +62,6 @@ class Period(str):
     def month(self) -> int:
         """The month, 1-12."""
         return int(self[5:7])
-
-    def previous(self) -> Period:
-        """The month before (``2027-01`` -> ``2026-12``)."""
-        if self.month == 1:
-            return Period.of(self.year - 1, 12)
-        return Period.of(self.year, self.month - 1)
-
-    def next(self) -> Period:
-        """The month after (``2026-12`` -> ``2027-01``)."""
-        if self.month == 12:
-            return Period.of(self.year + 1, 1)
-        return Period.of(self.year, self.month + 1)
-
-    def first_day(self) -> date:
-        """The first day of the month."""
-        return date(self.year, self.month, 1)
 
     def last_day(self) -> date:
         """The last day of the month (the extract's end-of-month date)."""
@@ -135,7 +114,7 @@ GOALS: dict[int, str] = {
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """One scoring item of TIERS.md §3: its goal, kind and the settings it accepts."""
+    """One scoring item: its goal, kind and the settings it accepts."""
 
     item_id: str
     goal: int
@@ -202,14 +181,13 @@ ITEMS: dict[str, ItemSpec] = {
         _spec("other_wrong_address", 6, _O),
     )
 }
-"""The 32 items of TIERS.md §3 in their documented order."""
+"""The 32 items in their documented order (docs/tier-program.md)."""
 
 ITEM_IDS: tuple[str, ...] = tuple(ITEMS)
 
 # ---------------------------------------------------------------------------------------------
 # Program file
 
-Code3 = Annotated[str, StringConstraints(min_length=3, max_length=3)]
 _FORBID = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 _CENT = Decimal("0.01")
 
@@ -268,10 +246,6 @@ class LevelSet(BaseModel):
         if len(set(codes)) != 4:
             raise ValueError(f"levels: codes must differ, got {codes}")
         return self
-
-    def ordered(self) -> tuple[BasicLevel, Level, Level, Level]:
-        """Basic, A, B, C (lowest first)."""
-        return self.basic, self.A, self.B, self.C
 
     def level_for(self, points: int) -> BasicLevel:
         """The level whose range contains ``points`` (above C.to is C; below A.from is basic)."""
@@ -419,7 +393,7 @@ def _check_ranges(item_id: str, ranges: list[Range]) -> None:
 
 
 class TierProgram(BaseModel):
-    """The credit union's Tiered Service program (the YAML file of TIERS.md §2)."""
+    """The credit union's Tiered Service program (the YAML program file)."""
 
     model_config = _FORBID
 
@@ -481,7 +455,11 @@ class TierProgram(BaseModel):
 
 
 class MemberTierResult(BaseModel):
-    """One member's scoring result for one period (what is stored, TIERS.md §4)."""
+    """One member's scoring result for one period (what is stored).
+
+    Its fields are the result columns: the engine's frame and the stored row are derived
+    from them (``workers.tiers.scoring.results``).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -499,11 +477,11 @@ class MemberTierResult(BaseModel):
 
 
 class TierLevelChanged(BaseModel):
-    """``cu.tier.level-changed.v1`` data (INTERFACES.md §1, topic ``tier-levels.v1``)."""
+    """``cu.tier.level-changed.v1`` data (docs/messages.md, topic ``tier-levels.v1``)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    member_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}$")]
+    member_id: MemberId
     period: Period
     points: int
     level_code: Code3

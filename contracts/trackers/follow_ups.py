@@ -1,6 +1,6 @@
 """Inputs, results, state and activity messages of ``FollowUpWorkflow``.
 
-A follow-up is one employee's promise to get back to a member by a date (DOMAIN §1.5). Its
+A follow-up is one employee's promise to get back to a member by a date (docs/operations.md). Its
 workflow notifies the assignee, reminds on the due date, escalates when overdue and serves the
 desk's complete / reassign / add-note actions. Everything here is a pydantic model: no I/O, and
 no ``default_factory`` reading clocks or random sources (models are built inside workflows).
@@ -76,7 +76,7 @@ class FollowUpInput(BaseModel):
 
 
 class Reassignment(BaseModel):
-    """One reassignment: who, when, from, to (DOMAIN §6 #22)."""
+    """One reassignment: who, when, from, to (docs/http-api.md, 'Follow-ups')."""
 
     at: datetime
     from_employee_id: str

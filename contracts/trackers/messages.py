@@ -1,4 +1,4 @@
-"""Kafka message data (INTERFACES.md §1): inbound requests and outbound notifications."""
+"""Kafka message data (docs/messages.md): inbound requests and outbound notifications."""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ import asyncio
 import os
 import time
 import uuid
+from functools import partial
 
+from faststream.kafka import KafkaMessage
 from temporalio.client import Client
 
 from contracts.contacts.messages import ContactSubmitted
@@ -21,8 +23,7 @@ from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOpti
 from tests.bench.servers import bench_servers
 from tests.conftest import unique_topics
 from tests.kafka_helpers import contact_event, encoded, produce
-from workers.app import bridge as bridge_app
-from workers.app.bridge import BridgeDeps, build_broker
+from workers.app.bridge import BridgeDeps, acknowledge, build_broker
 from workers.contacts.intake import start_contact_request
 from workers.platform.kafka_client import ensure_topics
 from workers.platform.settings import KafkaSettings, TemporalSettings
@@ -68,19 +69,17 @@ async def bridge_rate(
     done = asyncio.Event()
     stamps: list[float] = []
 
-    async def counting_ack(message: object) -> None:
-        await REAL_ACK(message)  # type: ignore[arg-type]
+    async def counting_ack(message: KafkaMessage) -> None:
+        await acknowledge(message)
         stamps.append(time.perf_counter())
         if len(stamps) >= count:
             done.set()
 
-    bridge_app.acknowledge = counting_ack
     deps = BridgeDeps(
-        temporal=client,
-        task_queue=task_queue,
-        topics=topics,
         departments={"LOANS", "DEPOSITS", "CARDS", "GENERAL"},
         contact_options=PrivateContactsOptions(),
+        start_contact=partial(start_contact_request, client, task_queue),
+        acknowledge=counting_ack,
     )
     settings = kafka.model_copy(update={"bridge_group_id": f"bench-{uuid.uuid4().hex[:6]}"})
     broker = build_broker(settings, topics, lambda: deps)
@@ -90,9 +89,6 @@ async def bridge_rate(
     elapsed = time.perf_counter() - started
     await broker.stop()
     return (count - 1) / (stamps[-1] - stamps[0]), count / elapsed
-
-
-REAL_ACK = bridge_app.acknowledge
 
 
 async def main(count: int) -> None:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.worker import Worker
@@ -64,21 +65,44 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def print_report(label: str, wall: float, report: TierRunReport) -> None:
+@dataclass(frozen=True)
+class RunFigures:
+    """One month's run as the benchmark measured it."""
+
+    label: str
+    members: int
+    """Members generated for the month."""
+    wall_seconds: float
+    """From starting the workflow to its result."""
+    report: TierRunReport
+    peak_rss_mib: float
+    """Of this (worker) process, after the run."""
+
+    @property
+    def members_per_second(self) -> float:
+        """Members scored, stored and published per second of wall time."""
+        return self.report.members_scored / self.wall_seconds
+
+
+def print_figures(figures: RunFigures) -> None:
     """One run's figures."""
-    print(f"\n== {label}: period {report.period}, {report.members_scored:,} members ==")
-    print(f"wall (start to result)     {wall:8.2f} s")
+    report = figures.report
+    print(f"\n== {figures.label}: period {report.period}, {report.members_scored:,} members ==")
+    print(f"wall (start to result)     {figures.wall_seconds:8.2f} s")
+    print(f"throughput                 {figures.members_per_second:10,.0f} members/s")
     for phase, seconds in report.timings.items():
         print(f"  {phase:<25}{seconds:8.2f} s")
     print(f"level changed              {report.members_changed:>10,}")
     print(f"events published           {report.members_published:>10,}")
     print(f"rows written               {report.rows_written:>10,}")
     print(f"counts by level            {report.counts_by_level}")
-    print(f"peak RSS (worker process)  {peak_rss_mib():8.0f} MiB")
+    print(f"peak RSS (worker process)  {figures.peak_rss_mib:8.0f} MiB")
 
 
-async def bench(env: dict[str, str], members: int, months: int, shards: int, work: Path) -> None:
-    """Generate, then run ``months`` consecutive periods and print their figures."""
+async def bench(
+    env: dict[str, str], members: int, months: int, shards: int, work: Path
+) -> list[RunFigures]:
+    """Generate, then run ``months`` consecutive periods; print and return their figures."""
     run_tag = uuid.uuid4().hex[:6]
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"]),
@@ -103,6 +127,7 @@ async def bench(env: dict[str, str], members: int, months: int, shards: int, wor
     client = await connect(settings.temporal)
     activities = TierActivities(session_factory(engine), publisher, settings)
     print(f"peak RSS before the runs: {peak_rss_mib():.0f} MiB")
+    measured: list[RunFigures] = []
     try:
         async with Worker(
             client,
@@ -118,12 +143,20 @@ async def bench(env: dict[str, str], members: int, months: int, shards: int, wor
                     id=tier_scoring_workflow_id(period),
                     task_queue=settings.temporal.task_queue,
                 )
-                label = "first scoring" if index == 0 else "following month"
-                print_report(label, time.perf_counter() - began, report)
+                figures = RunFigures(
+                    label="first scoring" if index == 0 else "following month",
+                    members=members,
+                    wall_seconds=time.perf_counter() - began,
+                    report=report,
+                    peak_rss_mib=peak_rss_mib(),
+                )
+                print_figures(figures)
+                measured.append(figures)
     finally:
         await publisher.stop()
         await engine.dispose()
     print(f"\ngoal for 1,000,000 members: {GOALS['1000000']}")
+    return measured
 
 
 def main() -> None:

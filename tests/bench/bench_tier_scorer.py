@@ -2,8 +2,9 @@
 
 Run: ``python -m tests.bench.bench_tier_scorer --members 1000000`` (or as a plain script).
 Generates N members in memory, times the engine on all of them (whole extract and in
-household-aligned shards), times the reference on a sample and scales it, checks the two
-agree on the sample, and prints the speed-up (goal: at least 50x) and the peak RSS.
+household-aligned shards, cut as a run cuts them), times the reference on a sample and scales
+it, checks the two agree on the sample, and prints the speed-up (goal: at least 50x) and the
+peak RSS.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a plain script: make the project importable
@@ -19,10 +21,15 @@ if __package__ in (None, ""):  # run as a plain script: make the project importa
 
 import polars as pl
 
+from contracts.tiers.program import TierProgram
 from tests.unit.tiers import reference
+from tests.unit.tiers.frames import shards
 from workers.tiers.generator import generate_frames
-from workers.tiers.scoring import engine
+from workers.tiers.scoring.engine import score_extract
 from workers.tiers.scoring.program import load_default_program, load_program
+from workers.tiers.scoring.results import to_results
+
+SPEED_UP_GOAL = 50
 
 
 def _peak_rss_mb() -> float:
@@ -30,8 +37,101 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@dataclass(frozen=True)
+class ScorerFigures:
+    """What one benchmark run measured."""
+
+    members: int
+    accounts: int
+    generate_seconds: float
+    engine_seconds: float
+    shard_count: int
+    members_in_shards: int
+    """Members scored over all shards (equals ``members`` when the shards cover them)."""
+    sharded_seconds: float
+    sample: int
+    reference_seconds: float
+    agree: bool
+    """Engine and reference give equal results on the sample."""
+    peak_rss_mb: float
+
+    @property
+    def engine_rate(self) -> float:
+        """Members scored per second by the engine (whole extract)."""
+        return self.members / self.engine_seconds
+
+    @property
+    def reference_scaled_seconds(self) -> float:
+        """The reference's time on the sample, scaled to every member."""
+        return self.reference_seconds / max(self.sample, 1) * self.members
+
+    @property
+    def speed_up(self) -> float:
+        """How many times faster the engine is than the (scaled) reference."""
+        return self.reference_scaled_seconds / self.engine_seconds
+
+
+def measure(
+    program: TierProgram, period: str, members: int, seed: int, shard_count: int, sample: int
+) -> ScorerFigures:
+    """Generate ``members`` members, then time and check the engine against the reference."""
+    began = time.perf_counter()
+    data = generate_frames(period, members, seed)
+    generate_s = time.perf_counter() - began
+    previous = score_extract(program, period, data).select(
+        "member_id", pl.lit("BRZ").alias("level_code")
+    )
+
+    began = time.perf_counter()
+    frame = score_extract(program, period, data, previous)
+    engine_s = time.perf_counter() - began
+
+    began = time.perf_counter()
+    in_shards = sum(
+        score_extract(program, period, part, previous).height for part in shards(data, shard_count)
+    )
+    sharded_s = time.perf_counter() - began
+
+    sample = min(sample, members)
+    began = time.perf_counter()
+    expected = reference.score_extract_reference(program, period, data, previous, limit=sample)
+    reference_s = time.perf_counter() - began
+    agree = to_results(program, frame.head(sample)) == expected
+    return ScorerFigures(
+        members=frame.height,
+        accounts=data.accounts.height,
+        generate_seconds=generate_s,
+        engine_seconds=engine_s,
+        shard_count=shard_count,
+        members_in_shards=in_shards,
+        sharded_seconds=sharded_s,
+        sample=sample,
+        reference_seconds=reference_s,
+        agree=agree,
+        peak_rss_mb=_peak_rss_mb(),
+    )
+
+
+def print_figures(figures: ScorerFigures) -> None:
+    """The figures as the benchmark prints them."""
+    f = figures
+    print(f"generate: {f.members:,} members, {f.accounts:,} accounts in {f.generate_seconds:.2f} s")
+    print(f"engine:    {f.members:,} members in {f.engine_seconds:.2f} s ({f.engine_rate:,.0f}/s)")
+    print(
+        f"sharded:   {f.shard_count} household-aligned shards in {f.sharded_seconds:.2f} s "
+        f"(incl. split), {f.members_in_shards:,} members"
+    )
+    print(
+        f"reference: {f.sample:,} members in {f.reference_seconds:.2f} s; "
+        f"scaled to {f.members:,}: {f.reference_scaled_seconds:,.1f} s"
+    )
+    print(f"agreement on the sample: {'yes' if f.agree else 'NO'}")
+    print(f"speed-up engine vs reference: {f.speed_up:,.0f}x (goal >= {SPEED_UP_GOAL}x)")
+    print(f"peak RSS: {f.peak_rss_mb:,.0f} MB")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the figures."""
+    """Run the benchmark and print the figures; non-zero when engine and reference disagree."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=5_000, help="members scored by the reference")
@@ -48,51 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.household:
         program = program.model_copy(update={"household_scoring": True})
     print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}")
-
-    began = time.perf_counter()
-    data = generate_frames(args.period, args.members, args.seed)
-    generate_s = time.perf_counter() - began
-    print(
-        f"generate: {data.members.height:,} members, {data.accounts.height:,} accounts "
-        f"in {generate_s:.2f} s"
-    )
-    previous = engine.score_extract(program, args.period, data).select(
-        "member_id", pl.lit("BRZ").alias("level_code")
-    )
-
-    began = time.perf_counter()
-    frame = engine.score_extract(program, args.period, data, previous)
-    engine_s = time.perf_counter() - began
-    print(
-        f"engine:    {frame.height:,} members in {engine_s:.2f} s "
-        f"({frame.height / engine_s:,.0f}/s)"
-    )
-
-    began = time.perf_counter()
-    scored = 0
-    for part in engine.split_shards(data, args.shards):
-        scored += engine.score_extract(program, args.period, part, previous).height
-    sharded_s = time.perf_counter() - began
-    assert scored == frame.height
-    print(f"sharded:   {args.shards} household-aligned shards in {sharded_s:.2f} s (incl. split)")
-
-    sample = min(args.sample, args.members)
-    began = time.perf_counter()
-    expected = reference.score_extract_reference(program, args.period, data, previous, limit=sample)
-    reference_s = time.perf_counter() - began
-    per_member = reference_s / max(sample, 1)
-    scaled = per_member * args.members
-    print(
-        f"reference: {sample:,} members in {reference_s:.2f} s; "
-        f"scaled to {args.members:,}: {scaled:,.1f} s"
-    )
-    got = engine.to_results(program, frame.head(sample))
-    agree = got == expected
-    print(f"agreement on the sample: {'yes' if agree else 'NO'}")
-    ratio = scaled / engine_s if engine_s else float("inf")
-    print(f"speed-up engine vs reference: {ratio:,.0f}x (goal >= 50x)")
-    print(f"peak RSS: {_peak_rss_mb():,.0f} MB")
-    return 0 if agree else 1
+    figures = measure(program, args.period, args.members, args.seed, args.shards, args.sample)
+    print_figures(figures)
+    return 0 if figures.agree and figures.members_in_shards == figures.members else 1
 
 
 if __name__ == "__main__":

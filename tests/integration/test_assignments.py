@@ -53,13 +53,16 @@ async def test_assignment_writes_a_conversation_and_notifies_the_assignee(app: R
     assert notice["data"]["assigned_by"] == "XTENSION"
 
     sessions = app.services.session_factory
-    member_trackers = await trackers.member_trackers(sessions, "909090")
+    today = date.today()
+    member_trackers = await trackers.member_trackers(sessions, "909090", today=today)
     assert [t.tracker_type for t in member_trackers] == ["XX"]
     conversations = member_trackers[0].conversations
     assert len(conversations) == 1  # the record arrived twice, it was written once
     assert conversations[0].memo_type == "PP"
     assert conversations[0].employee_id == "XTENSION"
-    open_ones = await followups.list_follow_ups(sessions, assignee="JD", member_id="909090")
+    open_ones = await followups.list_follow_ups(
+        sessions, assignee="JD", member_id="909090", today=today
+    )
     assert [f.id for f in open_ones] == [notice["data"]["follow_up_id"]]
 
 
@@ -85,7 +88,7 @@ async def test_invalid_assignments_are_dead_lettered(
     assert dead[0].value == encoded(bad)
     sessions = app.services.session_factory
     for _ in range(100):
-        if await trackers.member_trackers(sessions, "909091"):
+        if await trackers.member_trackers(sessions, "909091", today=date.today()):
             break
         await asyncio.sleep(0.2)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import Counter
 from typing import Any
@@ -11,20 +12,17 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from faststream.kafka import KafkaMessage
 from temporalio.client import Client, WorkflowExecutionStatus
 
-import workers.app.bridge as bridge_app
 from contracts.contacts.workflow import ContactRequestInput
 from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume, contact_event, encoded, produce
 from workers.app.bridge import build_broker
 from workers.app.runtime import build_bridge_deps
-from workers.contacts.intake import start_contact_request
 from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-REAL_ACKNOWLEDGE = bridge_app.acknowledge
 
 
 async def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
@@ -141,7 +139,6 @@ async def test_offset_is_committed_only_after_temporal_accepted_the_start(
     base_settings: Settings,
     postgres_url: str,
     temporal_client: Client,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     group = f"bridge-{uuid.uuid4().hex[:8]}"
     settings = base_settings.model_copy(
@@ -154,22 +151,22 @@ async def test_offset_is_committed_only_after_temporal_accepted_the_start(
         await produce(app.bootstrap, topic, [(b"31337", encoded(first))])
 
         deliveries: Counter[str] = Counter()
-        real_start = start_contact_request
+        real = build_bridge_deps(app.services)
 
-        async def counting_start(client: Client, queue: str, start: ContactRequestInput) -> bool:
+        async def counting_start(start: ContactRequestInput) -> object:
             deliveries[start.request.request_id] += 1
-            return await real_start(client, queue, start)
+            return await real.start_contact(start)
 
         started = asyncio.Event()
 
-        async def crash_before_commit(message: Any) -> None:
+        async def crash_before_commit(message: KafkaMessage) -> None:
             # The bridge "dies" here: Temporal accepted the start, the offset is not committed.
             started.set()
 
-        monkeypatch.setattr(bridge_app, "start_contact_request", counting_start)
-        monkeypatch.setattr(bridge_app, "acknowledge", crash_before_commit)
-        deps = build_bridge_deps(app.services)
-        broker = build_broker(app.settings.kafka, app.topics, lambda: deps)
+        crashing = dataclasses.replace(
+            real, start_contact=counting_start, acknowledge=crash_before_commit
+        )
+        broker = build_broker(app.settings.kafka, app.topics, lambda: crashing)
         await broker.start()
         await asyncio.wait_for(started.wait(), 60)
         await broker.stop()
@@ -179,10 +176,10 @@ async def test_offset_is_committed_only_after_temporal_accepted_the_start(
         assert await committed_offset(app.bootstrap, group, topic, partition) is None
 
         # A new bridge in the same group reads the uncommitted record again, and commits.
-        monkeypatch.setattr(bridge_app, "acknowledge", REAL_ACKNOWLEDGE)
+        committing = dataclasses.replace(real, start_contact=counting_start)
         second = contact_event(member_id="31337")
         await produce(app.bootstrap, topic, [(b"31337", encoded(second))])
-        broker = build_broker(app.settings.kafka, app.topics, lambda: deps)
+        broker = build_broker(app.settings.kafka, app.topics, lambda: committing)
         await broker.start()
         try:
             await wait_for(

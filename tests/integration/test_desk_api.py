@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,7 +17,9 @@ import pytest_asyncio
 from deploy.processes import free_port
 from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume, contact_event, encoded, produce
+from workers.app.api import create_app
 from workers.app.demo.desk_client import DeskClient, DeskError
+from workers.app.ops import snapshot
 from workers.platform.employees import add_employee
 from workers.platform.settings import Settings
 
@@ -23,7 +28,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[dict[str, Any]]:
-    """The API with three employees (SR, JD under supervisor MG) and their clients."""
+    """The API with four employees (SR, JD and KT under supervisor MG) and their clients.
+
+    Follow-ups here go to KT: the e2e story shares this database and expects JD to have none.
+    """
     port = free_port()
     async with running_app(
         base_settings, postgres_url=postgres_url, parts=("worker", "bridge", "api"), api_port=port
@@ -34,6 +42,7 @@ async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[dict
             "MG": await add_employee(sessions, "MG", "Maria", "supervisor"),
             "SR": await add_employee(sessions, "SR", "Sarah", "employee", "MG"),
             "JD": await add_employee(sessions, "JD", "John", "employee", "MG"),
+            "KT": await add_employee(sessions, "KT", "Kate", "employee", "MG"),
         }
         clients = {who: DeskClient(base, token) for who, token in tokens.items()}
         yield {"app": app, "base": base, "tokens": tokens, **clients}
@@ -173,27 +182,27 @@ async def _follow_up_for(desk: dict[str, Any], assignee: str, member_id: str) ->
 async def test_completing_someone_elses_follow_up_is_403_unless_supervisor(
     desk: dict[str, Any],
 ) -> None:
-    follow_up_id = await _follow_up_for(desk, "JD", "66003")
+    follow_up_id = await _follow_up_for(desk, "KT", "66003")
     with pytest.raises(DeskError) as caught:
         await desk["SR"].complete(follow_up_id)
     assert caught.value.status == 403
     done = await desk["MG"].complete(follow_up_id, note="Closed by supervisor")
     assert done["status"] == "completed" and done["completed_by"] == "MG"
     with pytest.raises(DeskError) as again:
-        await desk["JD"].complete(follow_up_id)
+        await desk["KT"].complete(follow_up_id)
     assert again.value.status == 409
 
 
 async def test_reassign_notifies_the_new_assignee_and_keeps_history(desk: dict[str, Any]) -> None:
     app: RunningApp = desk["app"]
-    follow_up_id = await _follow_up_for(desk, "JD", "66004")
+    follow_up_id = await _follow_up_for(desk, "KT", "66004")
     with pytest.raises(DeskError) as unknown:
-        await desk["JD"].reassign(follow_up_id, "ZZ")
+        await desk["KT"].reassign(follow_up_id, "ZZ")
     assert unknown.value.status == 422
-    moved = await desk["JD"].reassign(follow_up_id, "SR", note="Sarah knows this member")
+    moved = await desk["KT"].reassign(follow_up_id, "SR", note="Sarah knows this member")
     assert moved["assignee_employee_id"] == "SR"
     history = moved["thread"]["history"]
-    assert [(h["from_employee_id"], h["to_employee_id"]) for h in history] == [("JD", "SR")]
+    assert [(h["from_employee_id"], h["to_employee_id"]) for h in history] == [("KT", "SR")]
     notices = await consume(app.bootstrap, app.topics.employee_notifications, 50, timeout=10)
     reassigned = [
         n.json()
@@ -207,9 +216,9 @@ async def test_reassign_notifies_the_new_assignee_and_keeps_history(desk: dict[s
 async def test_note_with_next_follow_up_completes_this_one_and_opens_another(
     desk: dict[str, Any],
 ) -> None:
-    follow_up_id = await _follow_up_for(desk, "JD", "66005")
+    follow_up_id = await _follow_up_for(desk, "KT", "66005")
     due = (date.today() + timedelta(days=7)).isoformat()
-    answer = await desk["JD"].add_note(
+    answer = await desk["KT"].add_note(
         follow_up_id,
         {
             "note": "Left a voicemail",
@@ -220,3 +229,59 @@ async def test_note_with_next_follow_up_completes_this_one_and_opens_another(
     next_id = answer["note_result"]["next_follow_up_id"]
     assert next_id
     assert next_id in {f["id"] for f in await desk["SR"].follow_ups()}
+
+
+async def test_overdue_follows_the_credit_unions_local_date(desk: dict[str, Any]) -> None:
+    """At 23:30 in Chicago on the due date (already the next day in UTC) a follow-up is not
+    overdue on any route or in ``memberflow ops``; the next local morning it is."""
+    app: RunningApp = desk["app"]
+    zone = ZoneInfo("America/Chicago")
+    due = date(2032, 6, 9)  # no other test uses this period, so the report's figures are ours
+    late_evening = datetime(2032, 6, 9, 23, 30, tzinfo=zone)
+    next_morning = datetime(2032, 6, 10, 8, 0, tzinfo=zone)
+    employee, member = f"Z{random.getrandbits(24):06x}", "66006"
+    await add_employee(app.services.session_factory, employee, "Zoe", "employee", "MG")
+    request_id = await submitted(app, desk["SR"], member_id=member)
+    await desk["SR"].claim(request_id)
+    answer = await desk["SR"].reply(
+        request_id,
+        {
+            "body": "We will call",
+            "follow_up": {"assignee_employee_id": employee, "due_on": str(due)},
+        },
+    )
+    follow_up_id = answer["follow_up_id"]
+    chicago = app.services.ops.model_copy(update={"time_zone": "America/Chicago"})
+    services = replace(app.services, ops=chicago)
+
+    async def seen_at(now: datetime) -> tuple[set[str], list[str], int, int]:
+        """Statuses on every route, the overdue list, and the report's and ops' overdue."""
+        api = create_app(services, clock=lambda: now)
+        headers = {"Authorization": f"Bearer {desk['tokens']['SR']}"}
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk") as http:
+
+            async def get(path: str, **params: str) -> Any:
+                response = await http.get(f"/api/v1{path}", params=params, headers=headers)
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            listed = await get("/follow-ups", assignee=employee, status="all")
+            overdue = await get("/follow-ups", assignee=employee, status="overdue")
+            one = await get(f"/follow-ups/{follow_up_id}")
+            trackers = await get(f"/members/{member}/trackers")
+            report = await get("/reports/follow-ups", **{"from": str(due), "to": str(due)})
+        statuses = {one["status"], *(f["status"] for f in listed["items"])}
+        for tracker in trackers["items"]:
+            for conversation in tracker["conversations"]:
+                statuses |= {f["status"] for f in conversation["follow_ups"]}
+        (mine,) = [r for r in report["items"] if r["employee_id"] == employee]
+        ops_view = await snapshot(
+            app.settings, app.services.temporal, app.services.session_factory, chicago, now=now
+        )
+        overdue_ids = [f["id"] for f in overdue["items"]]
+        return statuses, overdue_ids, mine["overdue"], ops_view.overdue_follow_ups.get(employee, 0)
+
+    assert late_evening.astimezone(UTC).date() > due  # the case a UTC date gets wrong
+    assert await seen_at(late_evening) == ({"outstanding"}, [], 0, 0)
+    assert await seen_at(next_morning) == ({"overdue"}, [follow_up_id], 1, 1)

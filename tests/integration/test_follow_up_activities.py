@@ -36,6 +36,7 @@ from workers.trackers.records import FollowUpRecord
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 AT = datetime(2026, 11, 20, 15, tzinfo=UTC)
+TODAY = date(2026, 11, 20)
 
 
 class RecordingPublisher(EventPublisher):
@@ -72,6 +73,7 @@ async def open_one(sessions: Sessions, ops: OpsConfig) -> FollowUpRecord:
         assignee_employee_id="SR",
         assigned_by="MG",
         due_on=date(2026, 11, 25),
+        today=TODAY,
     )
 
 
@@ -156,7 +158,7 @@ async def test_store_steps_are_idempotent_and_refusals_are_typed(
     )
     await env.run(acts.reassign_follow_up, step)
     await env.run(acts.reassign_follow_up, step)
-    thread = await followups.get_follow_up_with_thread(sessions, record.id)
+    thread = await followups.get_follow_up_with_thread(sessions, record.id, today=TODAY)
     assert thread is not None
     assert thread.follow_up.assignee_employee_id == "JD"
     assert [(h.from_employee_id, h.to_employee_id) for h in thread.history] == [("SR", "JD")]
@@ -174,7 +176,7 @@ async def test_store_steps_are_idempotent_and_refusals_are_typed(
         ),
     )
     assert (nxt.member_id, nxt.tracker_id) == (record.member_id, record.tracker_id)
-    opened = await followups.get_follow_up(sessions, nxt.follow_up_id)
+    opened = await followups.get_follow_up(sessions, nxt.follow_up_id, today=TODAY)
     assert opened is not None and opened.thread_id == record.thread_id
 
     done = CompleteStep(
@@ -186,7 +188,7 @@ async def test_store_steps_are_idempotent_and_refusals_are_typed(
     )
     await env.run(acts.complete_follow_up, done)
     await env.run(acts.complete_follow_up, done)
-    completed = await followups.get_follow_up(sessions, record.id)
+    completed = await followups.get_follow_up(sessions, record.id, today=TODAY)
     assert completed is not None
     assert (completed.status, completed.completed_by) == ("completed", "JD")
     other = done.model_copy(update={"idempotency_key": f"wf-{tag()}/other", "note": None})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import polars as pl
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 
 from contracts.ids import TIER_SCHEDULE_ID
 from contracts.tiers.events import TIER_LEVEL_CHANGED
-from contracts.tiers.runs import ShardInput, ShardResult, TierRunReport, previous_period
+from contracts.tiers.runs import ShardInput, TierRunReport, previous_period
 from tests.conftest import unique_topics
 from workers.platform.database import Sessions, create_engine, session_factory
 from workers.platform.kafka_client import EventPublisher, connection_options, ensure_topics
@@ -37,7 +37,7 @@ from workers.platform.migrate import upgrade
 from workers.platform.settings import Settings
 from workers.tiers.runs import persist
 from workers.tiers.runs import steps as runs
-from workers.tiers.runs.activities import TierActivities
+from workers.tiers.runs.activities import ChunkWriter, TierActivities, write_chunk
 from workers.tiers.runs.schedule import ensure_schedule, start_or_get_run
 from workflows.tiers.tier_scoring import (
     MonthlyTierScoringWorkflow,
@@ -51,16 +51,13 @@ MEMBERS = 2_000
 COMPARED = list(persist.RESULT_COLUMNS)
 
 
-JSON_COLUMNS = ("points_by_goal", "points_by_item", "possible_by_goal")
-
-
 def canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """JSON columns re-encoded with sorted keys (PostgreSQL's jsonb text differs in spacing)."""
     return frame.with_columns(
         pl.col(c).map_elements(
             lambda text: json.dumps(json.loads(text), sort_keys=True), return_dtype=pl.String
         )
-        for c in JSON_COLUMNS
+        for c in persist.JSON_COLUMNS
     )
 
 
@@ -146,32 +143,25 @@ class Harness:
             await consumer.stop()
 
 
-class CrashingTierActivities(TierActivities):
-    """Real activities, except that shard 1's first attempt dies after its first chunk."""
+@dataclass
+class CrashOnce:
+    """A chunk writer that crashes shard ``shard``'s first attempt at its second chunk.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.attempts: Counter[int] = Counter()
-        self.results: dict[int, ShardResult] = {}
-        self.crash_shard: int | None = None
+    Every other chunk is stored by the production writer; each call is recorded as
+    ``(shard index, attempt, chunk number)``.
+    """
 
-    @activity.defn(name="score_shard")
-    async def score_shard(self, shard_input: ShardInput) -> ShardResult:
-        self.attempts[shard_input.shard.index] += 1
-        result = await super().score_shard(shard_input)
-        self.results[shard_input.shard.index] = result
-        return result
+    shard: int
+    calls: list[tuple[int, int, int]]
 
-    async def _write_chunk(
-        self, conn: Any, shard_input: ShardInput, number: int, chunk: pl.DataFrame
+    async def __call__(
+        self, conn: asyncpg.Connection, shard: ShardInput, number: int, chunk: pl.DataFrame
     ) -> int:
-        if (
-            shard_input.shard.index == self.crash_shard
-            and activity.info().attempt == 1
-            and number == 1
-        ):
-            raise RuntimeError("worker lost in the middle of shard 1")
-        return await super()._write_chunk(conn, shard_input, number, chunk)
+        attempt = activity.info().attempt
+        self.calls.append((shard.shard.index, attempt, number))
+        if shard.shard.index == self.shard and attempt == 1 and number == 1:
+            raise RuntimeError(f"worker lost in the middle of shard {self.shard}")
+        return await write_chunk(conn, shard, number, chunk)
 
 
 def program_file(tmp_path: Path) -> Path:
@@ -205,7 +195,7 @@ async def harness(
     temporal_client: Client,
     postgres_url: str,
     tmp_path: Path,
-    activities_class: type[TierActivities] = TierActivities,
+    chunk_writer: ChunkWriter = write_chunk,
 ) -> AsyncIterator[Harness]:
     """A worker on a queue of its own, fresh topics, extracts under ``tmp_path``."""
     await upgrade(postgres_url)
@@ -222,7 +212,7 @@ async def harness(
     sessions = session_factory(engine)
     publisher = EventPublisher(settings.kafka)
     await publisher.start()
-    activities = activities_class(sessions, publisher, settings)
+    activities = TierActivities(sessions, publisher, settings, chunk_writer=chunk_writer)
     queue = f"tiers-{uuid.uuid4().hex[:8]}"
     try:
         async with Worker(
@@ -336,12 +326,8 @@ async def test_shard_failing_midway_resumes_without_redoing_finished_shards(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
     (period,) = _unique_periods(1)
-    async with harness(
-        base_settings, temporal_client, postgres_url, tmp_path, CrashingTierActivities
-    ) as h:
-        crashing = h.activities
-        assert isinstance(crashing, CrashingTierActivities)
-        crashing.crash_shard = 1
+    crash = CrashOnce(shard=1, calls=[])
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, crash) as h:
         generate(h.settings, period, MEMBERS, seed=21)
         handle = await h.client.start_workflow(
             TierScoringWorkflow.run,
@@ -350,9 +336,18 @@ async def test_shard_failing_midway_resumes_without_redoing_finished_shards(
             task_queue=h.task_queue,
         )
         report = await handle.result()
-        assert crashing.attempts[1] == 2, "shard 1 is retried once"
-        assert all(crashing.attempts[i] == 1 for i in (0, 2)), "finished shards are not redone"
-        assert crashing.results[1].resumed_from_chunk == 1, "the retry resumed after chunk 0"
+
+        def chunks_written(shard: int, attempt: int) -> list[int]:
+            return [n for s, a, n in crash.calls if (s, a) == (shard, attempt)]
+
+        attempts = {(shard, attempt) for shard, attempt, _ in crash.calls}
+        assert attempts == {(0, 1), (1, 1), (1, 2), (2, 1)}, (
+            "shard 1 is retried once; finished shards are not redone"
+        )
+        assert chunks_written(1, 1) == [0, 1], "the first attempt died at chunk 1"
+        retried = chunks_written(1, 2)
+        assert retried == list(range(1, len(retried) + 1)), "the retry resumed after chunk 0"
+        assert len(retried) >= 2, "shard 1 has chunks after the one that failed"
         rows = await h.rows(period)
         empty = pl.DataFrame(schema={"member_id": pl.String, "level_code": pl.String})
         assert rows.select(COMPARED).equals(expected(h.settings, period, empty))
@@ -423,7 +418,9 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
     import httpx
     from fastapi import FastAPI
 
+    from contracts.platform.operations import OpsConfig
     from workers.platform.web.auth import Caller, current_employee
+    from workers.platform.web.dependencies import DeskServices, bind
     from workers.tiers.runs.routes import router
 
     (period,) = _unique_periods(1)
@@ -431,11 +428,9 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
         generate(h.settings, period, 300, seed=8)
         app = FastAPI()
         app.include_router(router, prefix="/api/v1")
-        app.state.sessions = h.sessions
-        app.state.temporal = h.client
-        app.state.settings = h.settings.model_copy(
-            update={"temporal": h.settings.temporal.model_copy(update={"task_queue": h.task_queue})}
-        )
+        queue = h.settings.temporal.model_copy(update={"task_queue": h.task_queue})
+        settings = h.settings.model_copy(update={"temporal": queue})
+        bind(app, DeskServices(h.sessions, h.client, OpsConfig(), settings))
         app.dependency_overrides[current_employee] = lambda: Caller(
             employee_id="SR", name="Test", role="employee"
         )

@@ -1,4 +1,4 @@
-"""The exported JSON Schemas describe the contract as written in INTERFACES.md."""
+"""The exported JSON Schemas describe the contract as written in docs/messages.md."""
 
 from __future__ import annotations
 

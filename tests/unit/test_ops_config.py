@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.platform.operations import OpsConfig
+from contracts.platform.operations import MemoType, OpsConfig
 from workers.platform.operations import DEFAULT_OPS_CONFIG, ConfigError, load_ops_config
 
 pytestmark = pytest.mark.unit
@@ -104,7 +104,12 @@ def test_same_memo_code_under_two_types_is_allowed(tmp_path: Path) -> None:
     data = default_data()
     data["memo_types"].append({"code": "PC", "description": "Another", "tracker_type": "MS"})
     ops = load_ops_config(write(tmp_path, data))
-    assert ops.memo_type("MS", "PC") is not None
+    # Each lookup finds the memo type under its own Tracker type, not the other one.
+    another = MemoType(code="PC", description="Another", tracker_type="MS")
+    assert ops.memo_type("MS", "PC") == another
+    assert ops.memo_type("PC", "PC") == MemoType(
+        code="PC", description="Private Contact request and reply", tracker_type="PC"
+    )
 
 
 def test_private_contacts_tracker_type_must_exist(tmp_path: Path) -> None:

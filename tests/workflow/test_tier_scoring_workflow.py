@@ -32,7 +32,7 @@ from contracts.tiers.runs import (
     TierRunReport,
     TierScoringInput,
 )
-from workers.tiers.runs.steps import build_report
+from workers.tiers.runs.report import build_report
 from workflows.tiers.tier_scoring import TierScoringWorkflow, period_before
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
@@ -173,10 +173,13 @@ async def test_columnar_events_equal_the_model_events() -> None:
 
     import polars as pl
 
+    from contracts.platform.events import new_event
+    from contracts.tiers.events import TIER_LEVEL_CHANGED
+    from contracts.tiers.program import TierLevelChanged
     from workers.platform.kafka_client import encode_event
-    from workers.tiers.runs.steps import level_change_events, level_change_values
+    from workers.tiers.runs.events import level_change_values
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "member_id": "100001",
             "total": 42,
@@ -193,8 +196,31 @@ async def test_columnar_events_equal_the_model_events() -> None:
         },
     ]
     now = datetime(2026, 11, 1, 7, 0, 0, 123456, tzinfo=UTC)
+    # The reference: the same events built as models, one per member.
     models = [
-        (k, json.loads(encode_event(e))) for k, e in level_change_events("2026-10", rows, now)
+        (
+            row["member_id"],
+            json.loads(
+                encode_event(
+                    new_event(
+                        event_id=f"tier-level-2026-10-{row['member_id']}",
+                        source="/memberflow/tiers",
+                        event_type=TIER_LEVEL_CHANGED,
+                        time=now,
+                        data=TierLevelChanged(
+                            member_id=row["member_id"],
+                            period="2026-10",
+                            points=row["total"],
+                            level_code=row["level_code"],
+                            level_name=row["level_name"],
+                            previous_level_code=row["previous_level_code"],
+                        ),
+                        subject=row["member_id"],
+                    )
+                )
+            ),
+        )
+        for row in rows
     ]
     frame = level_change_values("2026-10", pl.DataFrame(rows), now)
     columnar = [(k, json.loads(v)) for k, v in frame.iter_rows()]

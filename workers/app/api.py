@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from workers.contacts import routes as contact_routes
+from workers.platform.clock import Clock, system_clock
+from workers.platform.web.dependencies import DeskServices, bind
 from workers.tiers.runs import routes as tier_routes
 from workers.trackers import follow_up_routes, member_routes, report_routes
 
@@ -26,22 +28,33 @@ def _readable(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_app(services: Services) -> FastAPI:
-    """The API bound to one process's connections."""
+def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
+    """The API bound to one process's connections.
+
+    Args:
+        services: The process's connections and configuration.
+        clock: Where "now" comes from (tests pass a fixed moment to pin "today").
+    """
     app = FastAPI(
         title="memberflow employee desk",
         version="1",
         description="Private Contacts queue, Trackers, follow-ups and tier scoring.",
         openapi_url="/openapi.json",
     )
-    app.state.sessions = services.session_factory
-    app.state.temporal = services.temporal
-    app.state.ops = services.ops
-    app.state.settings = services.settings
+    bind(
+        app,
+        DeskServices(
+            sessions=services.session_factory,
+            temporal=services.temporal,
+            ops=services.ops,
+            settings=services.settings,
+            clock=clock,
+        ),
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # One readable sentence instead of FastAPI's list of error objects (INTERFACES.md §2).
+        # One readable sentence instead of FastAPI's list of error objects (docs/http-api.md).
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
 
     for module in (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes):

@@ -18,11 +18,10 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
-from temporalio.client import Client
 
 from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOptions
 from contracts.platform.topics import Topics
-from workers.contacts.intake import parse_contact, start_contact_request
+from workers.contacts.intake import parse_contact
 from workers.platform.dead_letters import dead_letter
 from workers.platform.intake import Rejected
 from workers.platform.kafka_client import connection_options
@@ -32,17 +31,21 @@ from workers.platform.temporal_retries import TemporalUnavailable
 log = logging.getLogger(__name__)
 
 AssignmentHandler = Callable[[bytes | None], Awaitable[None]]
+# Starts a contact request's workflow; raises TemporalUnavailable when the record must be re-read.
+ContactStarter = Callable[[ContactRequestInput], Awaitable[object]]
+# Commits the consumer's position past a record.
+Acknowledger = Callable[[KafkaMessage], Awaitable[None]]
 
 
 @dataclass
 class BridgeDeps:
     """What the handlers need; built once per process after any fork."""
 
-    temporal: Client
-    task_queue: str
-    topics: Topics
     departments: set[str]
     contact_options: PrivateContactsOptions
+    start_contact: ContactStarter
+    # Called only once Temporal accepted the start (or the record was dead-lettered).
+    acknowledge: Acknowledger
     # Validates and starts a follow-up assignment; raises Rejected for dead letters.
     start_assignment: AssignmentHandler | None = None
 
@@ -103,14 +106,14 @@ def build_broker(
             )
             await message.nack()
             return
-        await acknowledge(message)
+        await current.acknowledge(message)
 
     async def process_contact(current: BridgeDeps, value: bytes | None) -> None:
         accepted = parse_contact(value, current.departments)
         start = ContactRequestInput(
             event_id=accepted.event.id, request=accepted.data, options=current.contact_options
         )
-        await start_contact_request(current.temporal, current.task_queue, start)
+        await current.start_contact(start)
 
     async def process_assignment(current: BridgeDeps, value: bytes | None) -> None:
         if current.start_assignment is None:

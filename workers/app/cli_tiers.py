@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from contracts.tiers.runs import PERIOD_PATTERN, TierRunProgress, TierRunReport
 from workers.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import WorkflowHandle
 
 tiers_app = typer.Typer(help="Tiered Service scoring: extracts, monthly runs, reports.")
 console = Console()
@@ -61,6 +64,33 @@ def run(
     print_report(report)
 
 
+async def query_progress(handle: WorkflowHandle[Any, TierRunReport]) -> TierRunProgress | None:
+    """The run's ``progress`` query, or None while no worker answers it yet.
+
+    Not an answer, and no reason to stop following the run: the query handler failed (an
+    older worker without it), the server saw no poller on the task queue recently
+    (``FAILED_PRECONDITION``), or the call timed out waiting for one (``CANCELLED`` or
+    ``DEADLINE_EXCEEDED``). Anything else, e.g. the server unreachable, is raised.
+    """
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    no_answer_yet = (
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+    )
+    try:
+        progress: TierRunProgress = await handle.query("progress", result_type=TierRunProgress)
+    except WorkflowQueryFailedError:
+        return None
+    except RPCError as err:
+        if err.status in no_answer_yet:
+            return None
+        raise
+    return progress
+
+
 async def _run(settings: Settings, period: str, rerun: bool) -> TierRunReport:
     from temporalio.client import WorkflowFailureError
 
@@ -82,8 +112,8 @@ async def _run(settings: Settings, period: str, rerun: bool) -> TierRunReport:
     ) as bar:
         task = bar.add_task("preparing", total=None)
         while not result.done():
-            try:
-                progress = await handle.query("progress", result_type=TierRunProgress)
+            progress = await query_progress(handle)
+            if progress is not None:
                 bar.update(
                     task,
                     description=f"{progress.phase} (shards {progress.shards_scored}"
@@ -91,8 +121,6 @@ async def _run(settings: Settings, period: str, rerun: bool) -> TierRunReport:
                     total=progress.members_total or None,
                     completed=progress.members_scored,
                 )
-            except Exception:  # no worker answering yet: keep waiting
-                pass
             await asyncio.wait({result}, timeout=0.5)
     try:
         return result.result()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from temporalio.client import Client
 
 from contracts.platform.operations import OpsConfig
 from contracts.vocabulary import FollowUpFilter
 from workers.contacts import contact_store as contacts
-from workers.platform.clock import local_today
+from workers.platform.clock import local_today, system_clock
 from workers.platform.database import Sessions
 from workers.platform.kafka_reader import topic_depth
 from workers.platform.settings import Settings
@@ -51,14 +51,24 @@ async def workflow_counts(client: Client) -> dict[str, dict[str, int]]:
 
 
 async def snapshot(
-    settings: Settings, client: Client, sessions: Sessions, ops: OpsConfig
+    settings: Settings,
+    client: Client,
+    sessions: Sessions,
+    ops: OpsConfig,
+    *,
+    now: datetime | None = None,
 ) -> OpsSnapshot:
-    """Collect the operator's view from Temporal, PostgreSQL and Kafka."""
+    """Collect the operator's view from Temporal, PostgreSQL and Kafka.
+
+    ``now`` (default: the current time) dates stale requests and, in the credit union's time
+    zone, the day overdue follow-ups are judged against.
+    """
+    moment = now or system_clock()
     states, stale = await contacts.count_contact_requests(
-        sessions, queued_before=datetime.now(UTC) - STALE_QUEUE_AGE
+        sessions, queued_before=moment - STALE_QUEUE_AGE, now=moment
     )
     overdue = await followups.list_follow_ups(
-        sessions, status=FollowUpFilter.OVERDUE, today=local_today(ops)
+        sessions, status=FollowUpFilter.OVERDUE, today=local_today(ops, moment)
     )
     by_assignee: dict[str, int] = {}
     for follow_up in overdue:

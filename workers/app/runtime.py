@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
@@ -17,7 +18,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from contracts.contacts.workflow import PrivateContactsOptions
 from contracts.platform.operations import OpsConfig
-from workers.app.bridge import BridgeDeps, build_broker
+from workers.app.bridge import BridgeDeps, acknowledge, build_broker
+from workers.contacts.intake import start_contact_request
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher, ensure_topics
 from workers.platform.operations import load_ops_config
@@ -122,17 +124,17 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_bridge_deps(svc: Services) -> BridgeDeps:
-    """The bridge's view of the configuration and Temporal."""
+    """The bridge's view of the configuration, with the real Temporal starts and commit."""
     from workers.assignments.intake import make_assignment_starter
 
+    temporal, task_queue = svc.temporal, svc.settings.temporal.task_queue
     return BridgeDeps(
-        temporal=svc.temporal,
-        task_queue=svc.settings.temporal.task_queue,
-        topics=svc.settings.topics,
         departments={d.code for d in svc.ops.departments},
         contact_options=contact_options(svc.ops),
+        start_contact=partial(start_contact_request, temporal, task_queue),
+        acknowledge=acknowledge,
         start_assignment=make_assignment_starter(
-            svc.temporal, svc.settings.temporal.task_queue, svc.ops, svc.session_factory
+            temporal, task_queue, svc.ops, svc.session_factory
         ),
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData
 from workers.contacts import tables as contact_tables
 from workers.platform import employees
 from workers.platform.database import Base
-from workers.tiers.runs import tables as tier_tables
+from workers.tiers.runs import persist as tier_tables
 from workers.trackers import tables as tracker_tables
 
 TABLE_MODULES = (employees, contact_tables, tracker_tables, tier_tables)

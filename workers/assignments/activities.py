@@ -11,6 +11,7 @@ from contracts.assignments.workflow import OpenAssignment
 from contracts.platform.operations import OpsConfig
 from contracts.trackers.follow_ups import FollowUpInput
 from workers.contacts.activities import policy_snapshot
+from workers.platform.clock import local_today
 from workers.platform.database import Sessions
 from workers.platform.errors import store_refusals
 from workers.trackers import follow_up_store as followups
@@ -56,6 +57,7 @@ class AssignmentActivities:
                 assignee_employee_id=assignment.assignee_employee_id,
                 assigned_by=assignment.assigned_by,
                 due_on=assignment.follow_up_on,
+                today=local_today(self._ops),
             )
         return FollowUpInput(
             follow_up_id=record.id,

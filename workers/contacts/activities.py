@@ -21,6 +21,7 @@ from contracts.platform.operations import OpsConfig
 from contracts.platform.topics import Topics
 from contracts.trackers.follow_ups import FollowUpInput, FollowUpPolicySnapshot
 from workers.contacts import contact_store as contacts
+from workers.platform.clock import local_today
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher
 from workers.trackers import follow_up_store as followups
@@ -157,6 +158,7 @@ class ContactActivities:
             assignee_employee_id=request.follow_up.assignee_employee_id,
             assigned_by=request.assigned_by,
             due_on=request.follow_up.due_on,
+            today=local_today(self._ops),
         )
         return FollowUpInput(
             follow_up_id=record.id,

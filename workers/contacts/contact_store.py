@@ -2,7 +2,8 @@
 
 ``ContactRequestWorkflow`` owns the truth about a request; these tables are what the desk lists
 and reads. State changes carry the time they happened, so a late retry of an older change can
-never overwrite a newer one.
+never overwrite a newer one. Reads answer in the desk API's own shapes
+(``workers.contacts.schemas``), validated straight from the rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.contacts.messages import ContactSubmitted
 from contracts.vocabulary import RequestState
-from workers.contacts.records import ContactRequestRecord, SecureMessageRecord
+from workers.contacts.schemas import ContactRequestDetail, SecureMessage
 from workers.contacts.tables import ContactRequestRow, SecureMessageRow
 from workers.platform.database import Sessions
 from workers.platform.errors import ConflictError, InvalidInputError, NotFoundError
@@ -27,35 +28,20 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _record(row: ContactRequestRow, now: datetime) -> ContactRequestRecord:
-    state = RequestState(row.state)
-    claimed_by, claimed_until = row.claimed_by, row.claimed_until
+def _request(row: ContactRequestRow, now: datetime) -> ContactRequestDetail:
+    request = ContactRequestDetail.model_validate(row, from_attributes=True)
     # A lapsed claim puts the request back in everyone's queue even before the workflow's
     # timer has written the release.
-    if state is RequestState.CLAIMED and claimed_until is not None and claimed_until <= now:
-        state, claimed_by, claimed_until = RequestState.QUEUED, None, None
-    return ContactRequestRecord(
-        request_id=row.request_id,
-        member_id=row.member_id,
-        channel=row.channel,
-        subject=row.subject,
-        message=row.message,
-        department=row.department,
-        callback_phone=row.callback_phone,
-        callback_method=row.callback_method,
-        in_reply_to=row.in_reply_to,
-        submitted_at=row.submitted_at,
-        state=state,
-        claimed_by=claimed_by,
-        claimed_until=claimed_until,
-        replied_at=row.replied_at,
-        updated_at=row.updated_at,
-    )
+    lapsed = request.claimed_until is not None and request.claimed_until <= now
+    if request.state == RequestState.CLAIMED and lapsed:
+        update = {"state": RequestState.QUEUED.value, "claimed_by": None, "claimed_until": None}
+        return request.model_copy(update=update)
+    return request
 
 
 async def upsert_contact_request(
     sessions: Sessions, request: ContactSubmitted, *, now: datetime | None = None
-) -> ContactRequestRecord:
+) -> ContactRequestDetail:
     """Put a submitted request in the queue; a second call with the same request_id is a no-op.
 
     Args:
@@ -85,7 +71,7 @@ async def upsert_contact_request(
         await session.execute(insert(ContactRequestRow).values(**values).on_conflict_do_nothing())
         row = await session.get(ContactRequestRow, request.request_id)
         assert row is not None  # just inserted or already there
-        return _record(row, _now(now))
+        return _request(row, _now(now))
 
 
 async def set_contact_state(
@@ -96,7 +82,7 @@ async def set_contact_state(
     at: datetime,
     claimed_by: str | None = None,
     claimed_until: datetime | None = None,
-) -> ContactRequestRecord:
+) -> ContactRequestDetail:
     """Record a request's new state in the queue read model.
 
     Idempotent and order-safe: a change older than the stored one, or any change after the
@@ -126,7 +112,7 @@ async def set_contact_state(
         stale = row.updated_at > at or (RequestState(row.state).is_final and state != row.state)
         if not stale:
             _apply(row, state, at, claimed_by, claimed_until)
-        return _record(row, at)
+        return _request(row, at)
 
 
 def _apply(
@@ -192,7 +178,7 @@ async def list_contact_requests(
     member_id: str | None = None,
     now: datetime | None = None,
     limit: int = 500,
-) -> list[ContactRequestRecord]:
+) -> list[ContactRequestDetail]:
     """The queue, oldest first.
 
     Args:
@@ -222,28 +208,20 @@ async def list_contact_requests(
     query = query.order_by(ContactRequestRow.submitted_at, ContactRequestRow.request_id)
     async with sessions() as session:
         rows = await session.scalars(query.limit(limit))
-        return [_record(row, moment) for row in rows]
+        return [_request(row, moment) for row in rows]
 
 
 async def get_contact_request(
     sessions: Sessions, request_id: str, *, now: datetime | None = None
-) -> ContactRequestRecord | None:
+) -> ContactRequestDetail | None:
     """One request with its message and callback details, or None."""
     async with sessions() as session:
         row = await session.get(ContactRequestRow, request_id)
-        return _record(row, _now(now)) if row is not None else None
+        return _request(row, _now(now)) if row is not None else None
 
 
-def _message(row: SecureMessageRow) -> SecureMessageRecord:
-    return SecureMessageRecord(
-        message_id=row.message_id,
-        member_id=row.member_id,
-        request_id=row.request_id,
-        subject=row.subject,
-        body=row.body,
-        sent_by_employee_id=row.sent_by_employee_id,
-        sent_at=row.sent_at,
-    )
+def _message(row: SecureMessageRow) -> SecureMessage:
+    return SecureMessage.model_validate(row, from_attributes=True)
 
 
 async def _message_for(session: AsyncSession, request_id: str) -> SecureMessageRow | None:
@@ -262,7 +240,7 @@ async def store_secure_message(
     body: str,
     sent_by_employee_id: str,
     sent_at: datetime,
-) -> SecureMessageRecord:
+) -> SecureMessage:
     """Put a reply in the member's secure message centre (one per request, idempotent).
 
     Args:
@@ -304,7 +282,7 @@ async def store_secure_message(
         return _message(row)
 
 
-async def member_messages(sessions: Sessions, member_id: str) -> list[SecureMessageRecord]:
+async def member_messages(sessions: Sessions, member_id: str) -> list[SecureMessage]:
     """The member's secure messages, newest first."""
     async with sessions() as session:
         rows = await session.scalars(

@@ -29,7 +29,7 @@ async def start_contact_request(
     async def call() -> bool:
         try:
             # REJECT_DUPLICATE + USE_EXISTING: a redelivered record never re-runs a finished
-            # request nor starts a second run of an open one (TECH_NOTES §1.3).
+            # request nor starts a second run of an open one (docs/messages.md, 'Idempotency').
             await client.start_workflow(
                 ContactRequestWorkflow.run,
                 start,

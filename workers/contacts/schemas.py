@@ -1,4 +1,18 @@
-"""Request and response bodies of the employee desk API (INTERFACES.md §2)."""
+"""Request and response bodies of the employee desk API (docs/http-api.md).
+
+A Contact Us request has one shape per boundary and no other:
+
+- ``ContactSubmitted`` (``contracts.contacts.messages``): the Kafka message a member's channel
+  sends; versioned with the topic.
+- ``ContactRequestView`` (``contracts.contacts.workflow``): what ``ContactRequestWorkflow``
+  answers to Queries and Updates; a Temporal payload that running workflows must keep reading.
+- ``ContactRequestRow`` (``workers.contacts.tables``): the queue read model's table.
+- ``QueueItem`` and ``ContactRequestDetail`` (here): the desk API's answers. The store returns
+  ``ContactRequestDetail`` straight from the row; the queue list shows its ``QueueItem`` part.
+
+Member data (message text, phone numbers, reply text) is excluded from reprs so it never
+reaches a log line by accident.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +21,24 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def _described(text: str) -> ConfigDict:
+    """The model's description in the OpenAPI document.
+
+    The docstring says why the class exists, for readers of this code; the API's users keep
+    the description they have always had.
+    """
+    return ConfigDict(json_schema_extra={"description": text})
+
+
 class QueueItem(BaseModel):
-    """One row of the Contact Us queue."""
+    """HTTP answer: one row of the Contact Us queue (``GET /contact-requests``).
+
+    The list leaves out the member's message and callback details: an employee opens a
+    request to see them. ``state`` is a ``RequestState`` value, typed ``str`` because an enum
+    here would add a component to the OpenAPI document.
+    """
+
+    model_config = _described("One row of the Contact Us queue.")
 
     request_id: str
     member_id: str
@@ -26,14 +56,40 @@ class QueueList(BaseModel):
 
 
 class ContactRequestDetail(QueueItem):
-    """A request with the member's message and callback details."""
+    """HTTP answer: a request with the member's message and callback details.
+
+    Also what the queue store returns (``workers.contacts.contact_store``), built from the row:
+    ``state`` is the effective state, a claim past ``claimed_until`` reads as ``queued``.
+    """
+
+    model_config = _described("A request with the member's message and callback details.")
 
     channel: str
-    message: str
-    callback_phone: str | None
+    message: str = Field(repr=False)
+    callback_phone: str | None = Field(repr=False)
     callback_method: str | None
     in_reply_to: str | None
     claimed_until: datetime | None
+
+    def queue_item(self) -> QueueItem:
+        """The request as the queue list shows it (no message or callback details)."""
+        return QueueItem.model_validate(self.model_dump(include=set(QueueItem.model_fields)))
+
+
+class SecureMessage(BaseModel):
+    """HTTP answer: a reply in the member's secure message centre (``/members/{id}/messages``).
+
+    What the store returns too. ``MemberMessage`` (``contracts.contacts.messages``) carries the
+    same facts on Kafka, but is versioned with its topic, not with this API.
+    """
+
+    message_id: str
+    member_id: str
+    request_id: str
+    subject: str
+    body: str = Field(repr=False)
+    sent_by_employee_id: str
+    sent_at: datetime
 
 
 class FollowUpBody(BaseModel):
@@ -51,13 +107,19 @@ class ReplyBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=4000)
+    body: str = Field(min_length=1, max_length=4000, repr=False)
     copy_to_tracker: bool = True
     follow_up: FollowUpBody | None = None
 
 
 class ReplyAnswer(BaseModel):
-    """What a reply produced (null where nothing was made)."""
+    """HTTP answer: what a reply produced (null where nothing was made).
+
+    Built from the workflow's ``ReplyResult`` (a Temporal payload, whose fields have defaults);
+    here every field is always present.
+    """
+
+    model_config = _described("What a reply produced (null where nothing was made).")
 
     request_id: str
     state: str

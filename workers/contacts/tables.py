@@ -23,7 +23,11 @@ from workers.platform.database import Base, _now
 
 
 class ContactRequestRow(Base):
-    """Read model of the Contact Us queue (the workflow owns the truth)."""
+    """Database table: the Contact Us queue's read model (the workflow owns the truth).
+
+    Holds what the desk lists and filters on; the store answers with ``ContactRequestDetail``
+    validated from these rows.
+    """
 
     __tablename__ = "contact_requests"
     __table_args__ = (

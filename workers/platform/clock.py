@@ -1,19 +1,28 @@
-"""The credit union's local calendar: what "today" and "overdue" mean for its staff."""
+"""The credit union's local calendar: what "today" and "overdue" mean for its staff.
+
+This is the one definition: a follow-up is overdue when it is outstanding and its due date is
+before today's date in the credit union's time zone (``OpsConfig.time_zone``), never the UTC
+date. Store functions take that ``today`` as a required argument, so every caller has to say
+which day it means.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from contracts.platform.operations import DEFAULT_TIME_ZONE, OpsConfig
+from contracts.platform.operations import OpsConfig
+
+Clock = Callable[[], datetime]
+"""Where "now" comes from: the system clock in production, a fixed moment in tests."""
 
 
-def local_today(ops: OpsConfig | None = None, now: datetime | None = None) -> date:
-    """Today's date in the credit union's time zone."""
-    zone = ZoneInfo(ops.time_zone if ops is not None else DEFAULT_TIME_ZONE)
-    return (now or datetime.now(zone)).astimezone(zone).date()
+def system_clock() -> datetime:
+    """The current time (aware, UTC)."""
+    return datetime.now(UTC)
 
 
-def today_utc(today: date | None) -> date:
-    """``today`` or the current UTC date."""
-    return today if today is not None else datetime.now(UTC).date()
+def local_today(ops: OpsConfig, now: datetime | None = None) -> date:
+    """The date in the credit union's time zone at ``now`` (default: the current time)."""
+    return (now or system_clock()).astimezone(ZoneInfo(ops.time_zone)).date()

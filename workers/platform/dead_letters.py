@@ -21,7 +21,7 @@ class RawPublisher(Protocol):
 
 
 def dead_letter_headers(record: ConsumerRecord[bytes, bytes], reason: str) -> dict[str, str]:
-    """The ``x-*`` headers INTERFACES.md §1 requires on a dead letter."""
+    """The ``x-*`` headers of a dead letter (docs/messages.md, 'Dead letters')."""
     return {
         "x-error": reason,
         "x-original-topic": record.topic,

@@ -109,13 +109,6 @@ async def get_employee(sessions: Sessions, employee_id: str) -> EmployeeRecord |
         return _record(row) if row is not None else None
 
 
-async def list_employees(sessions: Sessions) -> list[EmployeeRecord]:
-    """Every employee, by id."""
-    async with sessions() as session:
-        rows = await session.scalars(select(EmployeeRow).order_by(EmployeeRow.id))
-        return [_record(row) for row in rows]
-
-
 async def sync_employees_from_config(sessions: Sessions, config: OpsConfig) -> int:
     """Create or update the employees listed in the configuration (tokens untouched).
 
@@ -159,7 +152,9 @@ class EmployeeRow(Base):
     """A staff member; ``token_hash`` is the sha256 of the bearer token (never the token)."""
 
     __tablename__ = "employees"
-    __table_args__ = (CheckConstraint("role IN ('employee', 'supervisor')", name="role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(role.value) for role in Role)})", name="role"),
+    )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(80))

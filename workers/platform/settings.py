@@ -7,7 +7,6 @@ or PostgreSQL is chosen by environment alone.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -94,9 +93,3 @@ class Settings(BaseSettings):
                 "database": self.database.url.split("@")[-1],
             }
         )
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Settings for this process, read once from the environment."""
-    return Settings()

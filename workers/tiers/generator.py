@@ -1,4 +1,4 @@
-"""A deterministic generator of realistic monthly extracts (TIERS.md §1), for demos and benches.
+"""A deterministic generator of realistic monthly extracts, for demos and benches.
 
 Everything is columnar: random numbers come from a counter-based generator (splitmix64 over
 ``(seed, stream, row)`` in polars' wrapping UInt64 arithmetic), so the same seed gives the same
@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from contracts.tiers.program import Period
-from workers.tiers.scoring.engine import mix64
 from workers.tiers.scoring.extract import MONEY, SCHEMAS, TABLE_NAMES, Extract, polars_schema
+from workers.tiers.scoring.hashing import mix64
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -317,7 +317,7 @@ def generate_frames(period: str, members: int, seed: int) -> Extract:
         seed: Random seed.
 
     Returns:
-        The five tables with the exact schemas of TIERS.md §1.
+        The five tables with the exact schemas of the extract format (docs/tier-program.md).
     """
     if members < 0:
         raise ValueError("members must be >= 0")
@@ -386,12 +386,3 @@ def generate_extract(
         The folder written.
     """
     return write_extract(generate_frames(period, members, seed), folder, file_format)
-
-
-def generate_period(
-    root: str | Path, period: str, members: int, seed: int, fmt: str = "parquet"
-) -> Path:
-    """Generate ``<root>/<period>/``; the extract-root flavour of :func:`generate_extract`."""
-    return generate_extract(
-        Path(root) / period, members=members, seed=seed, period=period, file_format=fmt
-    )

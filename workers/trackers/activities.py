@@ -33,6 +33,7 @@ from contracts.trackers.follow_ups import (
 from contracts.trackers.messages import EmployeeNotification
 from contracts.vocabulary import Refusal
 from workers.platform import employees
+from workers.platform.clock import local_today
 from workers.platform.database import Sessions
 from workers.platform.errors import store_refusals
 from workers.platform.kafka_client import EventPublisher
@@ -208,7 +209,9 @@ class FollowUpActivities:
                         non_retryable=True,
                     )
                 memo_type = origin.memo_type
-            record = await followups.get_follow_up(self._sessions, note.follow_up_id)
+            record = await followups.get_follow_up(
+                self._sessions, note.follow_up_id, today=local_today(self._ops)
+            )
             written = await trackers.append_to_tracker(
                 self._sessions,
                 self._ops,
@@ -236,6 +239,7 @@ class FollowUpActivities:
                 by_employee_id=step.employee_id,
                 idempotency_key=step.idempotency_key,
                 at=step.at,
+                today=local_today(self._ops),
             )
         if step.note is not None:
             await self._append(step.note)
@@ -256,6 +260,7 @@ class FollowUpActivities:
                 idempotency_key=step.idempotency_key,
                 note=step.reason,
                 at=step.at,
+                today=local_today(self._ops),
             )
         await self._append(step.note)
 
@@ -279,6 +284,7 @@ class FollowUpActivities:
                 assigned_by=request.assigned_by,
                 due_on=request.due_on,
                 parent_follow_up_id=request.parent_follow_up_id,
+                today=local_today(self._ops),
             )
         return OpenedFollowUp(
             follow_up_id=record.id,

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import AddNoteInput, CompleteInput, NextFollowUp, ReassignInput
-from contracts.vocabulary import FollowUpFilter
+from contracts.vocabulary import FollowUpFilter, FollowUpStatus
 from workers.platform import employees
-from workers.platform.web.auth import Caller, CurrentEmployee
+from workers.platform.database import Sessions
+from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.dependencies import SessionsDep, TemporalDep, TodayDep
 from workers.platform.web.errors import http_error
 from workers.platform.web.schemas import Items
 from workers.trackers import follow_up_store as followups
@@ -25,15 +27,10 @@ router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 STATUSES = {status.value for status in FollowUpFilter}
 
 
-def _today(request: Request) -> date:
-    from workers.platform.clock import local_today
-
-    return local_today(request.app.state.ops)
-
-
 @router.get("", response_model=Items, summary="Follow-ups (Tool #5 queue)")
 async def list_follow_ups(
-    request: Request,
+    sessions: SessionsDep,
+    today: TodayDep,
     caller: CurrentEmployee,
     assignee: Annotated[str | None, Query(description="employee id (default: the caller)")] = None,
     status: Annotated[
@@ -44,18 +41,16 @@ async def list_follow_ups(
     if status not in STATUSES:
         raise HTTPException(422, detail=f"status must be one of {', '.join(sorted(STATUSES))}")
     records = await followups.list_follow_ups(
-        request.app.state.sessions,
+        sessions,
         assignee=assignee or caller.employee_id,
-        status=status,  # type: ignore[arg-type]
-        today=_today(request),
+        status=FollowUpFilter(status),
+        today=today,
     )
     return Items(items=[r.model_dump(mode="json") for r in records])
 
 
-async def _thread(request: Request, follow_up_id: str) -> dict[str, Any]:
-    thread = await followups.get_follow_up_with_thread(
-        request.app.state.sessions, follow_up_id, today=_today(request)
-    )
+async def _thread(sessions: Sessions, follow_up_id: str, today: date) -> dict[str, Any]:
+    thread = await followups.get_follow_up_with_thread(sessions, follow_up_id, today=today)
     if thread is None:
         raise HTTPException(404, detail=f"follow-up {follow_up_id} not found")
     body: dict[str, Any] = thread.follow_up.model_dump(mode="json")
@@ -65,97 +60,99 @@ async def _thread(request: Request, follow_up_id: str) -> dict[str, Any]:
 
 @router.get("/{follow_up_id}", summary="One follow-up with its conversation thread")
 async def get_follow_up(
-    request: Request, follow_up_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, today: TodayDep, follow_up_id: str, caller: CurrentEmployee
 ) -> dict[str, Any]:
     """The follow-up, its notes, the follow-ups chained to it and its reassignment history."""
-    return await _thread(request, follow_up_id)
+    return await _thread(sessions, follow_up_id, today)
 
 
-async def _require_open(request: Request, follow_up_id: str) -> None:
-    record = await followups.get_follow_up(request.app.state.sessions, follow_up_id)
+async def _require_open(sessions: Sessions, follow_up_id: str, today: date) -> None:
+    record = await followups.get_follow_up(sessions, follow_up_id, today=today)
     if record is None:
         raise HTTPException(404, detail=f"follow-up {follow_up_id} not found")
-    if record.status == "completed":
+    if record.status is FollowUpStatus.COMPLETED:
         raise HTTPException(409, detail=f"follow-up {follow_up_id} is already completed")
 
 
-async def _require_employee(request: Request, employee_id: str) -> None:
-    if await employees.get_employee(request.app.state.sessions, employee_id) is None:
+async def _require_employee(sessions: Sessions, employee_id: str) -> None:
+    if await employees.get_employee(sessions, employee_id) is None:
         raise HTTPException(
             422, detail=f"assignee_employee_id {employee_id} is not a known employee"
         )
 
 
-async def _update(request: Request, follow_up_id: str, update: Any, arg: Any) -> Any:
-    client: Client = request.app.state.temporal
-    handle = client.get_workflow_handle(follow_up_workflow_id(follow_up_id))
+async def _update(temporal: Client, follow_up_id: str, update: Any, arg: Any) -> Any:
+    handle = temporal.get_workflow_handle(follow_up_workflow_id(follow_up_id))
     try:
         return await handle.execute_update(update, arg)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise http_error(exc, f"follow-up {follow_up_id}") from exc
 
 
-def _actor(caller: Caller) -> dict[str, str]:
-    return {"employee_id": caller.employee_id, "role": caller.role}
-
-
 @router.post("/{follow_up_id}/complete", summary="Complete (assignee or supervisor)")
 async def complete(
-    request: Request, follow_up_id: str, body: CompleteBody, caller: CurrentEmployee
+    sessions: SessionsDep,
+    temporal: TemporalDep,
+    today: TodayDep,
+    follow_up_id: str,
+    body: CompleteBody,
+    caller: CurrentEmployee,
 ) -> dict[str, Any]:
     """Mark the follow-up completed; only its assignee or a supervisor may."""
-    await _require_open(request, follow_up_id)
-    await _update(
-        request,
-        follow_up_id,
-        FollowUpWorkflow.complete,
-        CompleteInput(**_actor(caller), note=body.note),
-    )
-    return await _thread(request, follow_up_id)
+    await _require_open(sessions, follow_up_id, today)
+    action = CompleteInput(employee_id=caller.employee_id, role=caller.role, note=body.note)
+    await _update(temporal, follow_up_id, FollowUpWorkflow.complete, action)
+    return await _thread(sessions, follow_up_id, today)
 
 
 @router.post("/{follow_up_id}/reassign", summary="Reassign to another employee")
 async def reassign(
-    request: Request, follow_up_id: str, body: ReassignBody, caller: CurrentEmployee
+    sessions: SessionsDep,
+    temporal: TemporalDep,
+    today: TodayDep,
+    follow_up_id: str,
+    body: ReassignBody,
+    caller: CurrentEmployee,
 ) -> dict[str, Any]:
     """Hand the follow-up to another employee, who is notified."""
-    await _require_open(request, follow_up_id)
-    await _require_employee(request, body.assignee_employee_id)
-    await _update(
-        request,
-        follow_up_id,
-        FollowUpWorkflow.reassign,
-        ReassignInput(
-            **_actor(caller), assignee_employee_id=body.assignee_employee_id, note=body.note
-        ),
+    await _require_open(sessions, follow_up_id, today)
+    await _require_employee(sessions, body.assignee_employee_id)
+    action = ReassignInput(
+        employee_id=caller.employee_id,
+        role=caller.role,
+        assignee_employee_id=body.assignee_employee_id,
+        note=body.note,
     )
-    return await _thread(request, follow_up_id)
+    await _update(temporal, follow_up_id, FollowUpWorkflow.reassign, action)
+    return await _thread(sessions, follow_up_id, today)
 
 
 @router.post("/{follow_up_id}/notes", summary="Add a note (optionally with a next follow-up)")
 async def add_note(
-    request: Request, follow_up_id: str, body: NoteBody, caller: CurrentEmployee
+    sessions: SessionsDep,
+    temporal: TemporalDep,
+    today: TodayDep,
+    follow_up_id: str,
+    body: NoteBody,
+    caller: CurrentEmployee,
 ) -> dict[str, Any]:
     """Add a conversation; with ``next_follow_up`` this one completes and a new one opens."""
-    await _require_open(request, follow_up_id)
+    await _require_open(sessions, follow_up_id, today)
     next_follow_up = None
     if body.next_follow_up is not None:
-        await _require_employee(request, body.next_follow_up.assignee_employee_id)
+        await _require_employee(sessions, body.next_follow_up.assignee_employee_id)
         next_follow_up = NextFollowUp(
             assignee_employee_id=body.next_follow_up.assignee_employee_id,
             due_on=body.next_follow_up.due_on,
         )
-    result = await _update(
-        request,
-        follow_up_id,
-        FollowUpWorkflow.add_note,
-        AddNoteInput(
-            **_actor(caller),
-            note=body.note,
-            memo_type=body.memo_type,
-            next_follow_up=next_follow_up,
-        ),
+    action = AddNoteInput(
+        employee_id=caller.employee_id,
+        role=caller.role,
+        note=body.note,
+        memo_type=body.memo_type,
+        next_follow_up=next_follow_up,
     )
-    answer = await _thread(request, follow_up_id)
+    result = await _update(temporal, follow_up_id, FollowUpWorkflow.add_note, action)
+    answer = await _thread(sessions, follow_up_id, today)
     answer["note_result"] = result.model_dump(mode="json")
     return answer

@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.vocabulary import FollowUpFilter, FollowUpState
-from workers.platform.clock import today_utc
 from workers.platform.database import Sessions, derived_id
 from workers.platform.employees import require_employee
 from workers.platform.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
@@ -40,7 +39,7 @@ async def open_follow_up(
     follow_up_id: str | None = None,
     parent_follow_up_id: str | None = None,
     at: datetime | None = None,
-    today: date | None = None,
+    today: date,
 ) -> FollowUpRecord:
     """Open a follow-up on a conversation for an employee.
 
@@ -55,7 +54,7 @@ async def open_follow_up(
         follow_up_id: The id to use (default: derived from the key).
         parent_follow_up_id: The follow-up this one continues; it joins that thread.
         at: Creation time (default: the database's now()).
-        today: The date overdue is judged against in the result.
+        today: The credit union's local date: what overdue is judged against.
 
     Returns:
         The follow-up.
@@ -107,7 +106,7 @@ async def open_follow_up(
             raise IdempotencyKeyReusedError(
                 f"idempotency key {idempotency_key!r} was used for another follow-up"
             )
-        return follow_up_record(existing, today_utc(today))
+        return follow_up_record(existing, today)
 
 
 async def _member_of(session: AsyncSession, conversation: ConversationRow) -> str:
@@ -124,7 +123,7 @@ async def complete_follow_up(
     by_employee_id: str,
     idempotency_key: str,
     at: datetime | None = None,
-    today: date | None = None,
+    today: date,
 ) -> FollowUpRecord:
     """Mark a follow-up completed.
 
@@ -136,7 +135,7 @@ async def complete_follow_up(
         by_employee_id: Who completed it.
         idempotency_key: Deterministic key; a retry with the same key returns the result.
         at: Completion time (default: the database's now()).
-        today: The date overdue is judged against in the result.
+        today: The credit union's local date: what overdue is judged against.
 
     Returns:
         The completed follow-up.
@@ -155,7 +154,7 @@ async def complete_follow_up(
             row.completed_by = by_employee_id
             row.completion_key = idempotency_key
             row.completed_at = at if at is not None else await session.scalar(select(func.now()))
-        return follow_up_record(row, today_utc(today))
+        return follow_up_record(row, today)
 
 
 async def reassign_follow_up(
@@ -167,7 +166,7 @@ async def reassign_follow_up(
     idempotency_key: str,
     note: str | None = None,
     at: datetime | None = None,
-    today: date | None = None,
+    today: date,
 ) -> FollowUpRecord:
     """Hand an outstanding follow-up to another employee and record who, when, from and to.
 
@@ -179,7 +178,7 @@ async def reassign_follow_up(
         idempotency_key: Deterministic key; a retry with the same key changes nothing.
         note: Optional reason.
         at: Time of the reassignment (default: the database's now()).
-        today: The date overdue is judged against in the result.
+        today: The credit union's local date: what overdue is judged against.
 
     Returns:
         The follow-up with its new assignee.
@@ -199,7 +198,7 @@ async def reassign_follow_up(
                 raise IdempotencyKeyReusedError(
                     f"idempotency key {idempotency_key!r} was used for another follow-up"
                 )
-            return follow_up_record(row, today_utc(today))
+            return follow_up_record(row, today)
         if row.status == FollowUpState.COMPLETED:
             raise ConflictError(f"follow-up {follow_up_id} is already completed")
         await require_employee(session, to_employee_id)
@@ -218,16 +217,16 @@ async def reassign_follow_up(
             event.at = at
         session.add(event)
         row.assignee_employee_id = to_employee_id
-        return follow_up_record(row, today_utc(today))
+        return follow_up_record(row, today)
 
 
 async def get_follow_up(
-    sessions: Sessions, follow_up_id: str, *, today: date | None = None
+    sessions: Sessions, follow_up_id: str, *, today: date
 ) -> FollowUpRecord | None:
-    """One follow-up, or None."""
+    """One follow-up as of ``today`` (the credit union's local date), or None."""
     async with sessions() as session:
         row = await session.get(FollowUpRow, follow_up_id)
-        return follow_up_record(row, today_utc(today)) if row is not None else None
+        return follow_up_record(row, today) if row is not None else None
 
 
 async def list_follow_ups(
@@ -236,7 +235,7 @@ async def list_follow_ups(
     assignee: str | None = None,
     status: FollowUpFilter = FollowUpFilter.OUTSTANDING,
     member_id: str | None = None,
-    today: date | None = None,
+    today: date,
 ) -> list[FollowUpRecord]:
     """Follow-ups for the Tool #5 queue, earliest due first.
 
@@ -246,12 +245,11 @@ async def list_follow_ups(
         status: ``outstanding`` (includes overdue), ``overdue`` (outstanding and due before
             ``today``), ``completed`` or ``all``.
         member_id: Only this member's follow-ups.
-        today: The date overdue is judged against (default: today, UTC).
+        today: The credit union's local date: what overdue is judged against.
 
     Returns:
         The follow-ups, each with its derived status.
     """
-    day = today_utc(today)
     query = select(FollowUpRow)
     if assignee is not None:
         query = query.where(FollowUpRow.assignee_employee_id == assignee)
@@ -261,28 +259,27 @@ async def list_follow_ups(
     if status == FollowUpFilter.OUTSTANDING:
         query = query.where(outstanding)
     elif status == FollowUpFilter.OVERDUE:
-        query = query.where(outstanding, FollowUpRow.due_on < day)
+        query = query.where(outstanding, FollowUpRow.due_on < today)
     elif status == FollowUpFilter.COMPLETED:
         query = query.where(FollowUpRow.status == FollowUpState.COMPLETED.value)
     query = query.order_by(FollowUpRow.due_on, FollowUpRow.created_at, FollowUpRow.id)
     async with sessions() as session:
-        return [follow_up_record(row, day) for row in await session.scalars(query)]
+        return [follow_up_record(row, today) for row in await session.scalars(query)]
 
 
 async def get_follow_up_with_thread(
-    sessions: Sessions, follow_up_id: str, *, today: date | None = None
+    sessions: Sessions, follow_up_id: str, *, today: date
 ) -> FollowUpThread | None:
     """A follow-up with its whole thread: notes and follow-ups oldest first, and its history.
 
     Args:
         sessions: Session factory.
         follow_up_id: The follow-up.
-        today: The date overdue is judged against (default: today, UTC).
+        today: The credit union's local date: what overdue is judged against.
 
     Returns:
         The thread, or None for an unknown id.
     """
-    day = today_utc(today)
     async with sessions() as session:
         row = await session.get(FollowUpRow, follow_up_id)
         if row is None:
@@ -309,25 +306,15 @@ async def get_follow_up_with_thread(
             .where(FollowUpEventRow.follow_up_id == follow_up_id)
             .order_by(FollowUpEventRow.at, FollowUpEventRow.id)
         )
-        records = [follow_up_record(f, day) for f in thread]
+        records = [follow_up_record(f, today) for f in thread]
         by_conversation: dict[str, list[FollowUpRecord]] = {}
         for record in records:
             by_conversation.setdefault(record.conversation_id, []).append(record)
         return FollowUpThread(
-            follow_up=follow_up_record(row, day),
+            follow_up=follow_up_record(row, today),
             conversations=[
                 conversation_record(c, by_conversation.get(c.id, [])) for c in conversations
             ],
             follow_ups=records,
-            history=[
-                FollowUpEventRecord(
-                    kind=e.kind,
-                    at=e.at,
-                    from_employee_id=e.from_employee_id,
-                    to_employee_id=e.to_employee_id,
-                    by_employee_id=e.by_employee_id,
-                    note=e.note,
-                )
-                for e in events
-            ],
+            history=[FollowUpEventRecord.model_validate(e, from_attributes=True) for e in events],
         )

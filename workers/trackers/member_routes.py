@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 
+from contracts.vocabulary import MEMBER_ID_PATTERN
 from workers.contacts import contact_store as contacts
 from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.dependencies import SessionsDep, TodayDep
 from workers.platform.web.schemas import Items
 from workers.trackers import tracker_store as trackers
 
 router = APIRouter(prefix="/members", tags=["members"])
 
-MEMBER_ID = re.compile(r"^[0-9]{1,12}$")
+MEMBER_ID = re.compile(MEMBER_ID_PATTERN)
 
 
 def check_member_id(member_id: str) -> None:
@@ -23,16 +25,18 @@ def check_member_id(member_id: str) -> None:
 
 
 @router.get("/{member_id}/trackers", response_model=Items, summary="The member's Trackers")
-async def member_trackers(request: Request, member_id: str, caller: CurrentEmployee) -> Items:
+async def member_trackers(
+    sessions: SessionsDep, today: TodayDep, member_id: str, caller: CurrentEmployee
+) -> Items:
     """Every Tracker of the member, each with its conversations newest first."""
     check_member_id(member_id)
-    records = await trackers.member_trackers(request.app.state.sessions, member_id)
+    records = await trackers.member_trackers(sessions, member_id, today=today)
     return Items(items=[r.model_dump(mode="json") for r in records])
 
 
 @router.get("/{member_id}/messages", response_model=Items, summary="The member's secure messages")
-async def member_messages(request: Request, member_id: str, caller: CurrentEmployee) -> Items:
+async def member_messages(sessions: SessionsDep, member_id: str, caller: CurrentEmployee) -> Items:
     """What the banking channel shows the member at next login."""
     check_member_id(member_id)
-    records = await contacts.member_messages(request.app.state.sessions, member_id)
+    records = await contacts.member_messages(sessions, member_id)
     return Items(items=[r.model_dump(mode="json") for r in records])

@@ -1,7 +1,11 @@
-"""What the store returns: plain pydantic models, detached from any session.
+"""What the store returns and the desk API answers with (docs/http-api.md).
 
-They serialise as they are in API answers and Temporal payloads. Personal data (message text,
-phone numbers) is excluded from reprs so it never reaches a log line by accident."""
+Plain pydantic models, detached from any session and validated straight from the rows
+(``workers.trackers.rows``); the routes serialise them as they are. The tables
+(``workers.trackers.tables``) and the workflow's own ``FollowUpView`` (a Temporal payload,
+judged as of the workflow's latest event) are the other shapes, each at its own boundary.
+Member data (note text, reassignment notes) is excluded from reprs so it never reaches a log
+line by accident."""
 
 from __future__ import annotations
 
@@ -14,14 +18,18 @@ from contracts.vocabulary import FollowUpStatus
 
 
 class ConversationRef(NamedTuple):
-    """Where a conversation landed."""
+    """Where a conversation landed (what a Tracker write answers)."""
 
     tracker_id: str
     conversation_id: str
 
 
 class FollowUpRecord(BaseModel):
-    """A follow-up; ``status`` is derived: outstanding with a past due date is ``overdue``."""
+    """HTTP answer: a follow-up (``GET /follow-ups``, and within Trackers and threads).
+
+    ``status`` is derived: outstanding with a due date before the credit union's local today
+    is ``overdue``.
+    """
 
     id: str
     conversation_id: str
@@ -39,7 +47,7 @@ class FollowUpRecord(BaseModel):
 
 
 class ConversationRecord(BaseModel):
-    """One Tracker note, with the follow-ups opened on it."""
+    """HTTP answer: one Tracker note, with the follow-ups opened on it."""
 
     id: str
     tracker_id: str
@@ -55,7 +63,7 @@ class ConversationRecord(BaseModel):
 
 
 class TrackerRecord(BaseModel):
-    """A member's Tracker with its conversations, newest first."""
+    """HTTP answer: a member's Tracker with its conversations, newest first."""
 
     id: str
     member_id: str
@@ -68,7 +76,7 @@ class TrackerRecord(BaseModel):
 
 
 class FollowUpEventRecord(BaseModel):
-    """One entry of a follow-up's history (a reassignment)."""
+    """HTTP answer: one entry of a follow-up's history (a reassignment)."""
 
     kind: str
     at: datetime
@@ -79,7 +87,7 @@ class FollowUpEventRecord(BaseModel):
 
 
 class FollowUpThread(BaseModel):
-    """A follow-up with its thread: every follow-up and note chained to it, oldest first."""
+    """HTTP answer: a follow-up with every follow-up and note chained to it, oldest first."""
 
     follow_up: FollowUpRecord
     conversations: list[ConversationRecord]
@@ -88,7 +96,7 @@ class FollowUpThread(BaseModel):
 
 
 class FollowUpReportRow(BaseModel):
-    """One employee's follow-up figures for a period (DOMAIN §6 #21 a, c)."""
+    """HTTP answer: one employee's follow-up figures for a period (``/reports/follow-ups``)."""
 
     employee_id: str
     name: str

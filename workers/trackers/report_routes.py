@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
 from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.dependencies import OpsDep, SessionsDep, TodayDep
 from workers.platform.web.schemas import Items
 from workers.trackers import reports
 
@@ -16,7 +17,9 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 @router.get("/follow-ups", response_model=Items, summary="Follow-up figures per employee")
 async def follow_up_report(
-    request: Request,
+    sessions: SessionsDep,
+    ops: OpsDep,
+    today: TodayDep,
     caller: CurrentEmployee,
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
@@ -24,5 +27,7 @@ async def follow_up_report(
     """Per employee: outstanding, overdue, completed and mean days to complete."""
     if date_to < date_from:
         raise HTTPException(422, detail="'to' must not be before 'from'")
-    rows = await reports.follow_up_report(request.app.state.sessions, date_from, date_to)
+    rows = await reports.follow_up_report(
+        sessions, date_from, date_to, today=today, time_zone=ops.time_zone
+    )
     return Items(items=[r.model_dump(mode="json") for r in rows])

@@ -1,4 +1,4 @@
-"""Supervisory figures over follow-ups (DOMAIN §6 #21 a and c)."""
+"""Supervisory figures over follow-ups: outstanding, overdue and completed, per employee."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from sqlalchemy import and_, case, cast, extract, func, select
 from sqlalchemy.types import Date
 
 from contracts.vocabulary import FollowUpState
-from workers.platform.clock import today_utc
 from workers.platform.database import Sessions
 from workers.platform.employees import EmployeeRow
 from workers.platform.errors import InvalidInputError
@@ -17,13 +16,13 @@ from workers.trackers.tables import FollowUpRow
 
 
 async def follow_up_report(
-    sessions: Sessions, start: date, end: date, *, today: date | None = None
+    sessions: Sessions, start: date, end: date, *, today: date, time_zone: str
 ) -> list[FollowUpReportRow]:
     """Follow-up figures per employee for the period ``start``..``end`` (inclusive).
 
     - ``outstanding``: not completed and due in the period (overdue ones included);
     - ``overdue``: of those, due before ``today``;
-    - ``completed``: completed in the period (UTC date of completion);
+    - ``completed``: completed in the period (the local date of completion);
     - ``mean_days_to_complete``: over those completed, mean days from opening to completion,
       rounded to two decimals (None when none were completed).
 
@@ -33,7 +32,8 @@ async def follow_up_report(
         sessions: Session factory.
         start: First day of the period.
         end: Last day of the period.
-        today: The date overdue is judged against (default: today, UTC).
+        today: The credit union's local date: what overdue is judged against.
+        time_zone: The credit union's IANA time zone: completions count on its local date.
 
     Returns:
         One row per employee.
@@ -43,12 +43,12 @@ async def follow_up_report(
     """
     if start > end:
         raise InvalidInputError(f"report period starts ({start}) after it ends ({end})")
-    day = today_utc(today)
     f = FollowUpRow
     open_in_period = and_(
         f.status == FollowUpState.OUTSTANDING.value, f.due_on >= start, f.due_on <= end
     )
-    completed_on = cast(func.timezone("UTC", f.completed_at), Date)
+    # The day a follow-up was completed is the credit union's day, as "today" is.
+    completed_on = cast(func.timezone(time_zone, f.completed_at), Date)
     done_in_period = and_(
         f.status == FollowUpState.COMPLETED.value, completed_on >= start, completed_on <= end
     )
@@ -57,7 +57,7 @@ async def follow_up_report(
         select(
             f.assignee_employee_id.label("employee_id"),
             func.count().filter(open_in_period).label("outstanding"),
-            func.count().filter(open_in_period, f.due_on < day).label("overdue"),
+            func.count().filter(open_in_period, f.due_on < today).label("overdue"),
             func.count().filter(done_in_period).label("completed"),
             func.avg(case((done_in_period, seconds))).label("mean_seconds"),
         )

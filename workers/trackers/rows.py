@@ -1,4 +1,4 @@
-"""Row -> record conversions and small helpers shared by the store modules."""
+"""Row -> record conversions shared by the store modules."""
 
 from __future__ import annotations
 
@@ -10,45 +10,25 @@ from workers.trackers.tables import ConversationRow, FollowUpRow
 
 
 def follow_up_status(row: FollowUpRow, today: date) -> FollowUpStatus:
-    """Overdue is derived, never stored: outstanding with a due date before today."""
+    """Overdue is derived, never stored: outstanding with a due date before ``today``.
+
+    ``today`` is the credit union's local date (``workers.platform.clock.local_today``).
+    """
     if row.status == FollowUpState.COMPLETED:
         return FollowUpStatus.COMPLETED
     return FollowUpStatus.OVERDUE if row.due_on < today else FollowUpStatus.OUTSTANDING
 
 
 def follow_up_record(row: FollowUpRow, today: date) -> FollowUpRecord:
-    """The record of a follow-up row as of ``today``."""
-    return FollowUpRecord(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        member_id=row.member_id,
-        tracker_id=row.tracker_id,
-        assignee_employee_id=row.assignee_employee_id,
-        assigned_by=row.assigned_by,
-        due_on=row.due_on,
-        status=follow_up_status(row, today),
-        completed_at=row.completed_at,
-        completed_by=row.completed_by,
-        created_at=row.created_at,
-        parent_follow_up_id=row.parent_follow_up_id,
-        thread_id=row.thread_id,
-    )
+    """The record of a follow-up row as of ``today`` (the credit union's local date)."""
+    record = FollowUpRecord.model_validate(row, from_attributes=True)
+    # The row stores outstanding or completed; the record's status also says overdue.
+    return record.model_copy(update={"status": follow_up_status(row, today)})
 
 
 def conversation_record(
     row: ConversationRow, follow_ups: list[FollowUpRecord] | None = None
 ) -> ConversationRecord:
-    """The record of a conversation row."""
-    return ConversationRecord(
-        id=row.id,
-        tracker_id=row.tracker_id,
-        seq=row.seq,
-        created_at=row.created_at,
-        employee_id=row.employee_id,
-        memo_type=row.memo_type,
-        need_group=row.need_group,
-        task=row.task,
-        text=row.text,
-        thread_id=row.thread_id,
-        follow_ups=follow_ups or [],
-    )
+    """The record of a conversation row, with the follow-ups opened on it."""
+    record = ConversationRecord.model_validate(row, from_attributes=True)
+    return record.model_copy(update={"follow_ups": follow_ups or []})

@@ -1,4 +1,4 @@
-"""Request and response bodies of the employee desk API (INTERFACES.md §2)."""
+"""Request and response bodies of the employee desk API (docs/http-api.md)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.platform.operations import OpsConfig
-from workers.platform.clock import today_utc
 from workers.platform.database import Sessions, advisory_lock, derived_id
 from workers.platform.errors import (
     CrossSalesRequiredError,
@@ -109,7 +108,7 @@ async def _find_tracker(
     if single:
         # The member's one Tracker of this type, whichever account it sits on.
         return await session.scalar(query.order_by(TrackerRow.created_at).limit(1))
-    # DOMAIN §1.4: add to the existing Tracker of that type rather than start another one.
+    # Add to the existing Tracker of that type rather than start another (docs/operations.md).
     query = query.where(TrackerRow.account_suffix == account_suffix)
     return await session.scalar(query.order_by(TrackerRow.created_at.desc()).limit(1))
 
@@ -311,21 +310,20 @@ async def member_trackers(
     sessions: Sessions,
     member_id: str,
     *,
+    today: date,
     tracker_type: str | None = None,
-    today: date | None = None,
 ) -> list[TrackerRecord]:
     """The member's Trackers, newest first, each with its conversations newest first.
 
     Args:
         sessions: Session factory.
         member_id: The membership.
+        today: The credit union's local date: what overdue is judged against.
         tracker_type: Only Trackers of this type.
-        today: The date overdue is judged against (default: today, UTC).
 
     Returns:
         The Trackers; each conversation lists the follow-ups opened on it.
     """
-    day = today_utc(today)
     async with sessions() as session:
         query = select(TrackerRow).where(TrackerRow.member_id == member_id)
         if tracker_type is not None:
@@ -348,7 +346,7 @@ async def member_trackers(
         )
     by_conversation: dict[str, list[FollowUpRecord]] = defaultdict(list)
     for fu in follow_ups:
-        by_conversation[fu.conversation_id].append(follow_up_record(fu, day))
+        by_conversation[fu.conversation_id].append(follow_up_record(fu, today))
     by_tracker: dict[str, list[ConversationRecord]] = defaultdict(list)
     for conv in conversations:
         by_tracker[conv.tracker_id].append(conversation_record(conv, by_conversation[conv.id]))

@@ -10,8 +10,10 @@ import polars as pl
 
 from contracts.tiers.program import TierProgram
 from tests.unit.tiers import reference
-from workers.tiers.scoring import engine
+from workers.tiers.scoring.engine import score_extract
 from workers.tiers.scoring.extract import SCHEMAS, TABLE_NAMES, Extract, polars_schema
+from workers.tiers.scoring.results import to_results
+from workers.tiers.scoring.sharding import assign_shards, split_by_shard
 
 PERIOD = "2026-05"
 
@@ -113,8 +115,18 @@ def both(
     period: str = PERIOD,
 ) -> dict[str, Any]:
     """Score with engine and reference; assert they agree; results by member id."""
-    frame = engine.score_extract(prog, period, data, previous)
-    got = engine.to_results(prog, frame)
+    frame = score_extract(prog, period, data, previous)
+    got = to_results(prog, frame)
     want = reference.score_extract_reference(prog, period, data, previous)
     assert got == want
     return {r.member_id: r for r in got}
+
+
+def shards(data: Extract, shard_count: int) -> list[Extract]:
+    """The extract cut in memory exactly as a run cuts it into shard files."""
+    assignment = assign_shards(data.members, shard_count)
+    parts = {name: list(split_by_shard(frame, assignment, shard_count)) for name, frame in data}
+    return [
+        Extract.of({name: tables[index] for name, tables in parts.items()})
+        for index in range(shard_count)
+    ]

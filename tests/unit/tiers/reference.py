@@ -1,4 +1,4 @@
-"""The reference tier scorer: TIERS.md §3-4 written out one member at a time, in plain Python.
+"""The reference tier scorer: the scoring rules written out one member at a time, in plain Python.
 
 Slow on purpose and easy to check against the spec line by line; the production
 engine (``workers.tiers.scoring.engine``) must agree with it on every item, goal, total, level and
@@ -238,7 +238,7 @@ def member_total(program: TierProgram, period: str, data: MemberData) -> int:
 def score_member_reference(
     program: TierProgram, period: str, member_data: MemberData
 ) -> MemberTierResult:
-    """Score one member by the rules of TIERS.md §3-4.
+    """Score one member by the scoring rules (docs/tier-program.md).
 
     Args:
         program: The validated program.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -14,8 +15,12 @@ from hypothesis import strategies as st
 
 from contracts.tiers.program import ITEMS, ItemKind, TierProgram
 from tests.unit.tiers import reference
-from tests.unit.tiers.frames import extract
-from workers.tiers.scoring import engine
+from tests.unit.tiers.frames import extract, shards
+from workers.tiers.generator import generate_frames
+from workers.tiers.runs.steps import PREVIOUS_FILE, write_shards
+from workers.tiers.scoring.engine import score_extract
+from workers.tiers.scoring.extract import TABLE_NAMES
+from workers.tiers.scoring.results import to_results
 
 pytestmark = pytest.mark.unit
 
@@ -238,8 +243,8 @@ def test_engine_agrees_with_reference(
     prog: TierProgram, sample: tuple[Any, pl.DataFrame], period: str
 ) -> None:
     data, previous = sample
-    frame = engine.score_extract(prog, period, data, previous)
-    got = engine.to_results(prog, frame)
+    frame = score_extract(prog, period, data, previous)
+    got = to_results(prog, frame)
     want = reference.score_extract_reference(prog, period, data, previous)
     assert [r.member_id for r in got] == [r.member_id for r in want]
     for mine, theirs in zip(got, want, strict=True):
@@ -258,25 +263,33 @@ def test_household_aligned_shards_give_the_same_results(
     prog: TierProgram, sample: tuple[Any, pl.DataFrame], shard_count: int
 ) -> None:
     data, previous = sample
-    whole = engine.score_extract(prog, "2026-05", data, previous).sort("member_id")
-    parts = [
-        engine.score_extract(
-            prog, "2026-05", engine.shard_members(data, index, shard_count), previous
-        )
-        for index in range(shard_count)
-    ]
+    whole = score_extract(prog, "2026-05", data, previous).sort("member_id")
+    parts = [score_extract(prog, "2026-05", part, previous) for part in shards(data, shard_count)]
     assert pl.concat(parts).sort("member_id").equals(whole)
 
 
-def test_split_shards_cover_every_row_once_and_keep_households_whole() -> None:
-    from workers.tiers.generator import generate_frames
-
+def test_split_shards_cover_every_row_once_and_keep_households_whole(tmp_path: Path) -> None:
+    # The run's own shard files: every table and the previous levels, cut by write_shards.
     data = generate_frames("2026-05", 2_000, 8)
-    shards = engine.split_shards(data, 3)
-    for name, frame in data:
-        joined = pl.concat([shard.tables()[name] for shard in shards])
+    previous = data.members.select("member_id", pl.lit("BRZ").alias("level_code")).head(1_500)
+    written = write_shards(data.tables(), previous, tmp_path, 3)
+    folders = [Path(shard.folder) for shard in written]
+    assert [shard.index for shard in written] == [0, 1, 2]
+    files = {name: f"{name}.parquet" for name in TABLE_NAMES} | {"previous": PREVIOUS_FILE}
+    tables = data.tables() | {"previous": previous}
+    for name, frame in tables.items():
+        parts = [pl.read_parquet(folder / files[name]) for folder in folders]
+        joined = pl.concat(parts)
         assert joined.sort(joined.columns).equals(frame.sort(frame.columns)), name
-    homes = [set(s.members["household_id"].drop_nulls()) for s in shards]
+        # A shard holds the rows of its own members only.
+        for part, folder in zip(parts, folders, strict=True):
+            own = pl.read_parquet(folder / "members.parquet")["member_id"]
+            assert part["member_id"].is_in(own.implode()).all(), (name, folder)
+    members = [pl.read_parquet(folder / "members.parquet") for folder in folders]
+    assert [shard.members for shard in written] == [m.height for m in members]
+    homes = [set(m["household_id"].drop_nulls()) for m in members]
     assert not (homes[0] & homes[1]) and not (homes[0] & homes[2]) and not (homes[1] & homes[2])
-    assert all(s.members.height > 0 for s in shards)
-    assert engine.shard_members(data, 1, 3).members.equals(shards[1].members)
+    assert all(m.height > 0 for m in members)
+    # The in-memory cut used by the property test above is the same cut.
+    for index, shard in enumerate(shards(data, 3)):
+        assert shard.members.equals(members[index])

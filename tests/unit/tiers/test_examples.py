@@ -1,4 +1,4 @@
-"""Hand-worked examples on the edges of TIERS.md §3-4 (engine and reference both checked)."""
+"""Hand-worked examples on the edges of the scoring rules (engine and reference both checked)."""
 
 from __future__ import annotations
 
@@ -414,16 +414,21 @@ def test_member_ids_with_leading_zeros_stay_apart() -> None:
 def test_stored_frame_json_matches_the_results() -> None:
     import json
 
-    from workers.tiers.scoring import engine
+    from workers.tiers.runs.persist import RESULT_COLUMNS
+    from workers.tiers.scoring.engine import score_extract
+    from workers.tiers.scoring.results import stored_frame, to_results
 
     prog = program({"g4_online_banking": {"points": 12}, "other_wrong_address": {"points": -5}})
     data = extract(
         members=[{"member_id": "1", "wrong_address": True}],
         activity=[{"member_id": "1", "online_banking_used": True}],
     )
-    frame = engine.score_extract(prog, "2026-05", data)
-    stored = engine.stored_frame(prog, frame).row(0, named=True)
-    (result,) = engine.to_results(prog, frame)
+    frame = score_extract(prog, "2026-05", data)
+    shaped = stored_frame(prog, frame)
+    # The stored shape (from the result model) is exactly what the results table takes.
+    assert tuple(shaped.columns) == RESULT_COLUMNS
+    stored = shaped.row(0, named=True)
+    (result,) = to_results(prog, frame)
     assert json.loads(stored["points_by_item"]) == result.points_by_item
     assert json.loads(stored["points_by_goal"]) == {
         str(k): v for k, v in result.points_by_goal.items()

@@ -13,7 +13,6 @@ from workers.tiers.generator import write_extract
 from workers.tiers.scoring.extract import (
     TABLE_NAMES,
     ExtractError,
-    load_extract,
     polars_schema,
     read_extract,
 )
@@ -60,7 +59,7 @@ def failure(folder: Path) -> str:
 
 def test_valid_extract_reads_with_exact_types(tmp_path: Path) -> None:
     folder = write(tmp_path / "2026-05", small())
-    loaded = load_extract(tmp_path, "2026-05")
+    loaded = read_extract(folder)
     for name in TABLE_NAMES:
         assert loaded.tables()[name].schema == polars_schema(name)
     assert loaded.accounts["balance"].to_list() == [

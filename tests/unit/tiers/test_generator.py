@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from workers.tiers.generator import generate_extract, generate_frames, generate_period
-from workers.tiers.scoring import engine
+from workers.tiers.generator import generate_extract, generate_frames
+from workers.tiers.scoring.engine import score_extract
 from workers.tiers.scoring.extract import TABLE_NAMES, read_extract
 from workers.tiers.scoring.program import load_default_program
 
@@ -25,9 +25,9 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
 
 
 def test_csv_is_deterministic_too(tmp_path: Path) -> None:
-    a = generate_period(tmp_path / "a", "2026-05", 500, 9, fmt="csv")
-    b = generate_period(tmp_path / "b", "2026-05", 500, 9, fmt="csv")
-    assert a == tmp_path / "a" / "2026-05"
+    a = generate_extract(tmp_path / "a", members=500, seed=9, period="2026-05", file_format="csv")
+    b = generate_extract(tmp_path / "b", members=500, seed=9, period="2026-05", file_format="csv")
+    assert a == tmp_path / "a"
     for name in TABLE_NAMES:
         assert (a / f"{name}.csv").read_bytes() == (b / f"{name}.csv").read_bytes()
 
@@ -66,7 +66,7 @@ def test_shapes_are_realistic() -> None:
 
 def test_default_program_spreads_members_over_levels() -> None:
     data = generate_frames("2026-05", 20_000, 2)
-    frame = engine.score_extract(load_default_program(), "2026-05", data)
+    frame = score_extract(load_default_program(), "2026-05", data)
     shares = frame["level_code"].value_counts(normalize=True)
     assert set(shares["level_code"]) == {"BAS", "BRZ", "SLV", "GLD"}
     assert shares["proportion"].max() < 0.6  # type: ignore[operator]

@@ -1,4 +1,4 @@
-"""The program file: every rule of TIERS.md §2 refused with a message naming item or level."""
+"""The program file: every format rule refused with a message naming item or level."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import pytest
 import yaml
 
 from contracts.tiers.program import ITEMS, Period, TierLevelChanged
+from contracts.tiers.runs import previous_period
 from workers.tiers.scoring.program import (
     DEFAULT_PROGRAM_PATH,
     ProgramError,
-    levels_for_period,
     load_default_program,
     load_program,
     parse_program,
-    possible_points_by_goal,
 )
 
 pytestmark = pytest.mark.unit
@@ -62,7 +61,7 @@ def test_default_program_loads_and_uses_every_item() -> None:
 def test_valid_minimal_program() -> None:
     program = parse_program(yaml.safe_dump(BASE))
     assert program.levels.C.to is None
-    assert possible_points_by_goal(program) == {1: 0, 2: 0, 3: 0, 4: 3, 5: 0, 6: 0}
+    assert program.possible_by_goal() == {1: 0, 2: 0, 3: 0, 4: 3, 5: 0, 6: 0}
 
 
 @pytest.mark.parametrize(
@@ -201,10 +200,10 @@ def test_level_changes_latest_effective_applies() -> None:
         {"effective": "2027-06", "levels": latest},
     ]
     program = parse_program(with_("level_changes", changes))
-    assert levels_for_period(program, "2026-12").A.from_ == 10
-    assert levels_for_period(program, "2027-01").A.from_ == 5
-    assert levels_for_period(program, "2027-05").A.from_ == 5
-    assert levels_for_period(program, "2027-06").A.from_ == 1
+    assert program.levels_for("2026-12").A.from_ == 10
+    assert program.levels_for("2027-01").A.from_ == 5
+    assert program.levels_for("2027-05").A.from_ == 5
+    assert program.levels_for("2027-06").A.from_ == 1
 
 
 def test_level_changes_are_validated_too() -> None:
@@ -228,14 +227,13 @@ def test_possible_points_take_the_best_occurrence_and_ignore_negatives() -> None
             "other_wrong_address": {"points": -5},
         },
     )
-    assert possible_points_by_goal(parse_program(text)) == {1: 6, 2: 2, 3: 0, 4: 0, 5: 0, 6: 0}
+    assert parse_program(text).possible_by_goal() == {1: 6, 2: 2, 3: 0, 4: 0, 5: 0, 6: 0}
 
 
 def test_period_helper() -> None:
     period = Period("2024-02")
-    assert (period.previous(), period.next()) == ("2024-01", "2024-03")
-    assert Period("2026-01").previous() == "2025-12"
-    assert Period("2026-12").next() == "2027-01"
+    assert previous_period(period) == "2024-01"
+    assert previous_period("2026-01") == "2025-12"
     assert period.last_day().day == 29
     with pytest.raises(ValueError, match="YYYY-MM"):
         Period("2024-13")
@@ -261,7 +259,7 @@ def test_level_changed_event_model() -> None:
 
 
 def test_large_extracts_get_more_shards() -> None:
-    from workers.tiers.runs.steps import MEMBERS_PER_SHARD, shard_count_for
+    from workers.tiers.scoring.sharding import MEMBERS_PER_SHARD, shard_count_for
 
     assert shard_count_for(2_000, 4) == 4
     assert shard_count_for(MEMBERS_PER_SHARD * 4, 4) == 4

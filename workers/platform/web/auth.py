@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+
+from contracts.vocabulary import Role
+from workers.platform.web.dependencies import SessionsDep
 
 bearer = HTTPBearer(auto_error=False, description="Token from `memberflow employees add`")
 
@@ -16,17 +19,17 @@ class Caller(BaseModel):
 
     employee_id: str
     name: str
-    role: str
+    role: Role
     supervisor_id: str | None = None
 
     @property
     def is_supervisor(self) -> bool:
         """Supervisors may act on anyone's follow-ups."""
-        return self.role == "supervisor"
+        return self.role is Role.SUPERVISOR
 
 
 async def current_employee(
-    request: Request,
+    sessions: SessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     """The caller, or 401 when the token is missing or unknown."""
@@ -36,7 +39,7 @@ async def current_employee(
         )
     from workers.platform.employees import employee_for_token
 
-    employee = await employee_for_token(request.app.state.sessions, credentials.credentials)
+    employee = await employee_for_token(sessions, credentials.credentials)
     if employee is None:
         raise HTTPException(
             401, detail="invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
@@ -50,3 +53,4 @@ async def current_employee(
 
 
 CurrentEmployee = Annotated[Caller, Depends(current_employee)]
+"""The authenticated employee (401 without a known bearer token)."""

@@ -12,8 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import asyncpg
 import polars as pl
 from temporalio import activity
 
@@ -34,19 +35,36 @@ from workers.platform.kafka_client import EventPublisher
 from workers.platform.settings import Settings
 from workers.tiers.runs import persist
 from workers.tiers.runs import steps as runs
+from workers.tiers.runs.events import event_id_prefix, level_change_values
+from workers.tiers.runs.report import build_report
+from workers.tiers.scoring.sharding import shard_count_for
 
 T = TypeVar("T")
 HEARTBEAT_EVERY = 5.0
 
 
+class ChunkWriter(Protocol):
+    """Stores chunk ``number`` of a shard's results; returns the rows inserted or replaced.
+
+    :func:`write_chunk` is the production writer; tests pass their own to
+    ``TierActivities`` (e.g. one that fails on a given chunk, to exercise resuming).
+    """
+
+    async def __call__(
+        self, conn: asyncpg.Connection, shard: ShardInput, number: int, chunk: pl.DataFrame
+    ) -> int: ...
+
+
+async def write_chunk(
+    conn: asyncpg.Connection, shard: ShardInput, number: int, chunk: pl.DataFrame
+) -> int:
+    """The production :class:`ChunkWriter`: upsert the chunk into ``tier_results``."""
+    return await persist.write_results(conn, shard.period, chunk)
+
+
 async def _with_heartbeats(work: Callable[[], T], *details: Any) -> T:
     """Run blocking ``work`` in a thread, heartbeating ``details`` until it returns."""
-    task: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(work))
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-        if done:
-            return task.result()
-        activity.heartbeat(*details)
+    return await _heartbeating(asyncio.to_thread(work), *details)
 
 
 async def _heartbeating(awaitable: Awaitable[T], *details: Any) -> T:
@@ -62,17 +80,27 @@ async def _heartbeating(awaitable: Awaitable[T], *details: Any) -> T:
 class TierActivities:
     """Tier scoring activities bound to the store, Kafka and the extract/program paths."""
 
-    def __init__(self, sessions: Sessions, publisher: EventPublisher, settings: Settings) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        publisher: EventPublisher,
+        settings: Settings,
+        *,
+        chunk_writer: ChunkWriter = write_chunk,
+    ) -> None:
         """Bind the activities.
 
         Args:
             sessions: The store's session factory (its engine's pool is used for COPY).
             publisher: The started Kafka publisher.
             settings: ``tier_extract_root``, ``tier_program``, ``topics.tier_levels`` are used.
+            chunk_writer: How ``score_shard`` stores each chunk of results; the default
+                :func:`write_chunk` is the only production one (tests inject faults here).
         """
         self._sessions = sessions
         self._publisher = publisher
         self._settings = settings
+        self._write_chunk = chunk_writer
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker."""
@@ -108,9 +136,9 @@ class TierActivities:
             await persist.start_run(conn, start.period, start.workflow_id, start.started_at)
         info = activity.info()
         work = self._work_root / start.period / (info.workflow_run_id or "run")
-        shard_count = runs.shard_count_for(validated.members, start.shard_count)
+        shard_count = shard_count_for(validated.members, start.shard_count)
         shards = await _with_heartbeats(
-            lambda: runs.write_shards(validated, previous, work, shard_count), "sharding"
+            lambda: runs.write_shards(validated.frames, previous, work, shard_count), "sharding"
         )
         return PrepareResult(
             period=start.period,
@@ -167,12 +195,6 @@ class TierActivities:
             persist_seconds=round(time.perf_counter() - persist_began, 3),
         )
 
-    async def _write_chunk(
-        self, conn: Any, shard_input: ShardInput, number: int, chunk: pl.DataFrame
-    ) -> int:
-        """Store chunk ``number`` of a shard (a seam tests use to inject a crash)."""
-        return await persist.write_results(conn, shard_input.period, chunk)
-
     @activity.defn
     async def publish_changes(self, publish: PublishInput) -> PublishResult:
         """Publish ``cu.tier.level-changed.v1`` for the shard's unpublished level changes.
@@ -189,9 +211,9 @@ class TierActivities:
             pending = await persist.pending_changes(conn, publish.period, member_ids)
             for offset in range(0, pending.height, publish.batch_size):
                 batch = pending.slice(offset, publish.batch_size)
-                values = runs.level_change_values(publish.period, batch, datetime.now(UTC))
+                values = level_change_values(publish.period, batch, datetime.now(UTC))
                 await self._publisher.publish_encoded(
-                    topic, values, f"tier-level-{publish.period}-"
+                    topic, values, event_id_prefix(publish.period)
                 )
                 await persist.mark_published(
                     conn, publish.period, batch["member_id"].to_list(), datetime.now(UTC)
@@ -207,7 +229,7 @@ class TierActivities:
     @activity.defn
     async def finish(self, finish: FinishInput) -> TierRunReport:
         """Write the run report into ``tier_runs`` and remove the shard files."""
-        report = runs.build_report(finish)
+        report = build_report(finish)
         async with persist.raw_connection(self._sessions) as conn:
             await persist.finish_run(
                 conn,

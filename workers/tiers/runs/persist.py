@@ -1,7 +1,11 @@
-"""PostgreSQL persistence of tier results and runs, built for millions of rows.
+"""PostgreSQL home of tier results and runs: their two tables and the bulk queries on them.
 
-Results go in with ``COPY`` (CSV produced by polars, never a Python loop per member); a 64-bit
-hash of each row's stored values finds what is new or changed first:
+``tier_results`` and ``tier_runs`` are declared here once (the mirror of migration 0002, which
+a test compares with the migrations); the column lists the queries use are derived from them.
+
+Results go in with ``COPY`` (CSV produced by polars, never a Python loop per member), on the
+engine's raw asyncpg connection; a 64-bit hash of each row's stored values finds what is new
+or changed first:
 
 - a re-run that computes the same results writes nothing and keeps ``published_at``, so no
   level-change event goes out twice;
@@ -21,27 +25,58 @@ from typing import Any, cast
 
 import asyncpg
 import polars as pl
+from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, func
+from sqlalchemy.dialects.postgresql import JSONB
 
-from workers.platform.database import Sessions
+from workers.platform.database import Base, Sessions
 
-# Declarative mirror of migration 0002, so the models-vs-migrations check can see them.
-RESULT_COLUMNS = (
-    "member_id",
-    "total",
-    "household_total",
-    "level_code",
-    "level_name",
-    "previous_level_code",
-    "atm_service_charge_code",
-    "points_by_goal",
-    "points_by_item",
-    "possible_by_goal",
+tier_results = Table(
+    "tier_results",
+    Base.metadata,
+    Column("period", String(7), primary_key=True),
+    Column("member_id", String(12), primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("household_total", Integer, nullable=True),
+    Column("level_code", String(3), nullable=False),
+    Column("level_name", String(80), nullable=False),
+    Column("previous_level_code", String(3), nullable=True),
+    Column("atm_service_charge_code", Integer, nullable=True),
+    Column("points_by_goal", JSONB, nullable=False),
+    Column("points_by_item", JSONB, nullable=False),
+    Column("possible_by_goal", JSONB, nullable=False),
+    Column("result_hash", BigInteger, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("scored_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
 )
-"""Columns of a results frame as ``write_results`` expects them (JSON columns as strings)."""
+tier_runs = Table(
+    "tier_runs",
+    Base.metadata,
+    Column("period", String(7), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("workflow_id", String(200), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("report", JSONB, nullable=True),
+)
+
+_FILLED_BY_STORE = ("period", "result_hash", "published_at", "scored_at")
+"""Columns of ``tier_results`` this module fills itself, not the results frame."""
+
+RESULT_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in tier_results.columns if c.name not in _FILLED_BY_STORE
+)
+"""Columns of a results frame as ``write_results`` expects them (JSON columns as strings):
+``workers.tiers.scoring.results.stored_frame`` gives exactly these."""
+
+JSON_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in tier_results.columns if isinstance(c.type, JSONB)
+)
+"""``points_by_goal, points_by_item, possible_by_goal``: JSON objects in the table."""
 
 _COMPARED = RESULT_COLUMNS[1:]
 """Every stored value but the key: what ``result_hash`` covers."""
-_STORED = ("period", *RESULT_COLUMNS, "result_hash", "published_at")
+_COPIED = tuple(c.name for c in tier_results.columns if c.server_default is None)
+"""What the COPY writes: every column but ``scored_at`` (the database's ``now()``)."""
 _HASH_SEED = 0x7469_6572
 
 # New or changed members of a chunk: compares one 64-bit hash per row instead of every column,
@@ -64,11 +99,6 @@ _DIFF_SCHEMA = {
 }
 
 
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    """The plain ``postgresql://`` DSN of a SQLAlchemy asyncpg URL."""
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @asynccontextmanager
 async def raw_connection(sessions: Sessions) -> AsyncIterator[asyncpg.Connection]:
     """A pooled asyncpg connection of the store's engine (for COPY and bulk SQL).
@@ -82,7 +112,7 @@ async def raw_connection(sessions: Sessions) -> AsyncIterator[asyncpg.Connection
         yield cast(asyncpg.Connection, raw.driver_connection)
 
 
-def with_hash(frame: pl.DataFrame) -> pl.DataFrame:
+def _with_hash(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``result_hash``: a 64-bit hash of every stored value of the row (vectorized)."""
     return frame.with_columns(
         pl.struct(list(_COMPARED)).hash(_HASH_SEED).reinterpret(signed=True).alias("result_hash")
@@ -113,7 +143,7 @@ async def write_results(conn: asyncpg.Connection, period: str, frame: pl.DataFra
     """
     if frame.height == 0:
         return 0
-    hashed = with_hash(frame.select(RESULT_COLUMNS))
+    hashed = _with_hash(frame.select(RESULT_COLUMNS))
     keys = await asyncio.to_thread(_csv, hashed.select("member_id", "result_hash"))
     async with conn.transaction():
         await conn.execute(
@@ -142,9 +172,9 @@ async def write_results(conn: asyncpg.Connection, period: str, frame: pl.DataFra
                 period,
                 replaced,
             )
-        data = await asyncio.to_thread(_csv, rows.select(_STORED))
+        data = await asyncio.to_thread(_csv, rows.select(_COPIED))
         await conn.copy_to_table(
-            "tier_results", source=data, columns=list(_STORED), format="csv", null=""
+            "tier_results", source=data, columns=list(_COPIED), format="csv", null=""
         )
     return rows.height
 
@@ -280,7 +310,7 @@ async def member_result(
     if row is None:
         return None
     result = dict(row)
-    for key in ("points_by_goal", "points_by_item", "possible_by_goal"):
+    for key in JSON_COLUMNS:
         result[key] = _json(result[key])
     return result
 

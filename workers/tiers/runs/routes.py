@@ -22,6 +22,7 @@ from contracts.tiers.runs import (
 from workers.platform.database import Sessions
 from workers.platform.settings import Settings
 from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.dependencies import SessionsDep, SettingsDep, TemporalDep
 from workers.tiers.runs import persist
 from workers.tiers.runs import steps as runs
 from workers.tiers.runs.schedule import start_or_get_run
@@ -106,17 +107,20 @@ def _failure_message(err: WorkflowFailureError) -> str:
 @router.post(
     "/tier-scoring/runs", response_model=TierRunView, summary="Start (or return) a period's run"
 )
-async def start_run(request: Request, caller: CurrentEmployee) -> TierRunView:
+async def start_run(
+    request: Request,
+    sessions: SessionsDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    caller: CurrentEmployee,
+) -> TierRunView:
     """Start the period's scoring run, or return the running or completed one."""
     try:
         body = TierRunRequest.model_validate(await request.json())
     except (ValidationError, ValueError) as err:
         raise HTTPException(422, detail='body must be {"period": "YYYY-MM"}') from err
-    state = request.app.state
-    handle, _ = await start_or_get_run(
-        state.temporal, state.settings.temporal.task_queue, body.period
-    )
-    view = await run_view(state.sessions, state.temporal, body.period)
+    handle, _ = await start_or_get_run(temporal, settings.temporal.task_queue, body.period)
+    view = await run_view(sessions, temporal, body.period)
     if view is None:  # just started, prepare has not recorded it yet
         view = TierRunView(period=body.period, state="running", workflow_id=handle.id)
     return view
@@ -125,10 +129,12 @@ async def start_run(request: Request, caller: CurrentEmployee) -> TierRunView:
 @router.get(
     "/tier-scoring/runs/{period}", response_model=TierRunView, summary="A period's run and report"
 )
-async def get_run(request: Request, period: str, caller: CurrentEmployee) -> TierRunView:
+async def get_run(
+    sessions: SessionsDep, temporal: TemporalDep, period: str, caller: CurrentEmployee
+) -> TierRunView:
     """Run state, counts per level, movement and timings of one period."""
     _check_period(period)
-    view = await run_view(request.app.state.sessions, request.app.state.temporal, period)
+    view = await run_view(sessions, temporal, period)
     if view is None:
         raise HTTPException(404, detail=f"no tier scoring run for {period}")
     return view
@@ -138,7 +144,8 @@ async def get_run(request: Request, period: str, caller: CurrentEmployee) -> Tie
     "/members/{member_id}/tier", response_model=MemberTierView, summary="Member's points summary"
 )
 async def member_tier(
-    request: Request,
+    sessions: SessionsDep,
+    settings: SettingsDep,
     member_id: str,
     caller: CurrentEmployee,
     period: Annotated[str | None, Query(description="YYYY-MM; default the latest")] = None,
@@ -148,11 +155,11 @@ async def member_tier(
         raise HTTPException(422, detail="member_id must be 1-12 digits")
     if period is not None:
         _check_period(period)
-    async with persist.raw_connection(request.app.state.sessions) as conn:
+    async with persist.raw_connection(sessions) as conn:
         row = await persist.member_result(conn, member_id, period)
     if row is None:
         raise HTTPException(404, detail=f"member {member_id} has no tier result")
-    return member_view(row, configured_items(request.app.state.settings))
+    return member_view(row, configured_items(settings))
 
 
 def configured_items(settings: Settings) -> list[str]:

@@ -1,4 +1,4 @@
-"""Read and validate a monthly member extract (TIERS.md §1) into typed polars frames.
+"""Read and validate a monthly member extract (docs/tier-program.md) into typed polars frames.
 
 Everything is checked before any scoring starts: a missing file, a missing column, a wrong type,
 a null where none is allowed, a duplicate ``member_id`` in ``members`` or ``activity`` or an
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.vocabulary import MEMBER_ID_PATTERN
+
 TABLE_NAMES: tuple[str, ...] = ("members", "accounts", "credit_scores", "otb", "activity")
 FILES: tuple[str, ...] = ("MEMBER1", "MEMBER2", "MEMBER3", "MEMBER4", "MEMBER5", "MEMBER6")
 MONEY = pl.Decimal(14, 2)
-MEMBER_ID_PATTERN = r"^[0-9]{1,12}$"
 
 
 class ExtractError(ValueError):
@@ -26,7 +27,7 @@ class ExtractError(ValueError):
 
 
 class Kind(StrEnum):
-    """Column types of TIERS.md §1."""
+    """Column types of the extract format."""
 
     STRING = "string"
     INT = "int"
@@ -118,7 +119,7 @@ _CSV_PATTERNS: dict[Kind, str] = {
 
 
 def polars_schema(table: str) -> pl.Schema:
-    """The exact polars schema of ``table`` after reading (TIERS.md §1 types)."""
+    """The exact polars schema of ``table`` after reading."""
     return pl.Schema({c.name: _DTYPES[c.kind] for c in SCHEMAS[table]})
 
 
@@ -244,7 +245,7 @@ def _read_table(folder: Path, table: str) -> tuple[pl.DataFrame, Path]:
 
 
 def check_tables(extract: Extract, files: Mapping[str, Path] | None = None) -> None:
-    """Check the rules of TIERS.md §1 on typed tables (nulls, ids, duplicates, orphans).
+    """Check the extract rules on typed tables (nulls, ids, duplicates, orphans).
 
     Args:
         extract: Tables with the types of :data:`SCHEMAS`.
@@ -313,13 +314,3 @@ def read_extract(folder: str | Path) -> Extract:
     extract = Extract.of(tables)
     check_tables(extract, files)
     return extract
-
-
-def load_extract(root: str | Path, period: str) -> Extract:
-    """Read and validate the extract of ``period`` under the extract root."""
-    return read_extract(Path(root) / period)
-
-
-def empty_extract() -> Extract:
-    """An extract with no rows (the exact schemas), e.g. for tests and empty shards."""
-    return Extract.of({name: pl.DataFrame(schema=polars_schema(name)) for name in TABLE_NAMES})

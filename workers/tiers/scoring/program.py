@@ -1,4 +1,4 @@
-"""Load and validate the tier program file (YAML, TIERS.md §2)."""
+"""Load and validate the tier program file (YAML; format in docs/tier-program.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from contracts.tiers.program import LevelSet, TierProgram
+from contracts.tiers.program import TierProgram
 
 DEFAULT_PROGRAM_PATH = Path(__file__).resolve().parents[2] / "defaults" / "tier_program.yaml"
 """The program shipped with memberflow (used when ``MEMBERFLOW_TIER_PROGRAM`` is not set)."""
@@ -52,7 +52,7 @@ def parse_program(text: str, source: str = "<program>") -> TierProgram:
         The validated program.
 
     Raises:
-        ProgramError: Not YAML, not a mapping, or a rule of TIERS.md §2 broken.
+        ProgramError: Not YAML, not a mapping, or a rule of the program format broken.
     """
     try:
         raw = yaml.safe_load(text)
@@ -86,13 +86,3 @@ def load_program(path: str | Path) -> TierProgram:
 def load_default_program() -> TierProgram:
     """The program shipped with memberflow."""
     return load_program(DEFAULT_PROGRAM_PATH)
-
-
-def possible_points_by_goal(program: TierProgram) -> dict[int, int]:
-    """Possible points per goal 1-6 (TIERS.md §4), every goal present (0 when none)."""
-    return program.possible_by_goal()
-
-
-def levels_for_period(program: TierProgram, period: str) -> LevelSet:
-    """The level set in force for ``period`` (base levels or the latest due change)."""
-    return program.levels_for(period)

@@ -20,7 +20,7 @@ depends_on = None
 
 KEY = 200
 
-# Trackers are permanent records (DOMAIN §1.1): notes cannot be edited or deleted once saved.
+# Trackers are permanent records (docs/operations.md): notes cannot be edited or deleted once saved.
 # The application never updates them; this trigger makes the database refuse it too.
 APPEND_ONLY_FUNCTION = """
 CREATE FUNCTION memberflow_append_only() RETURNS trigger
