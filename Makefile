@@ -39,9 +39,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Benchmarks (not part of `make test`); BENCH=tests/bench/<file>.py to pick one.
+## Benchmarks (not part of `make test`), each at its default size; BENCHES=bench_tier_run picks one.
+BENCHES ?= bench_stack bench_bridge_throughput bench_desk_latency bench_tier_scorer bench_tier_run
 bench: setup
-	$(BIN)/python -m tests.bench.run_all
+	set -e; for bench in $(BENCHES); do $(BIN)/python -m tests.bench.$$bench; done
 
 stack-up: setup
 	$(BIN)/memberflow stack up

@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from contracts.platform.operations import DEFAULT_TIME_ZONE
+from contracts.trackers.messages import EmployeeNotification
 from contracts.vocabulary import Code2, EmployeeId, FollowUpState, Role
 
 SUMMARY_MAX = 200
@@ -185,21 +186,19 @@ class FollowUpDeadlines(BaseModel):
     """Start of ``due_on + overdue_after_days``: the overdue notice."""
 
 
-class EmployeeNotice(BaseModel):
-    """One ``cu.employee.followup-*.v1`` notification to send (key: ``employee_id``)."""
+class EmployeeNotice(EmployeeNotification):
+    """One notification to send: its message data plus the CloudEvent's id, type and time."""
 
     event_id: str
     """Deterministic (workflow id + step + recipient), so a retried send de-duplicates."""
     notice_type: str
-    employee_id: str
-    follow_up_id: str
-    member_id: str
-    tracker_id: str
-    conversation_id: str
-    due_on: date
-    summary: str
-    assigned_by: str
     at: datetime
+
+    def notification(self) -> EmployeeNotification:
+        """The message data as published (without the envelope's fields)."""
+        return EmployeeNotification.model_validate(
+            self.model_dump(include=set(EmployeeNotification.model_fields))
+        )
 
 
 class EmployeeLookup(BaseModel):

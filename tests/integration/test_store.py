@@ -17,11 +17,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.contacts.messages import ContactSubmitted
+from contracts.contacts.messages import ContactSubmitted, MemberMessage
 from contracts.platform.operations import OpsConfig
 from contracts.vocabulary import FollowUpFilter
 from workers.app.schema import metadata
 from workers.contacts import contact_store as contacts
+from workers.contacts.schemas import SecureMessage
 from workers.contacts.tables import ContactRequestRow
 from workers.platform import employees
 from workers.platform.database import Sessions
@@ -714,21 +715,24 @@ async def test_secure_messages_one_per_request(sessions: Sessions) -> None:
     request = submitted(member, 40)
     await contacts.upsert_contact_request(sessions, request)
     sent = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-    store = partial(
-        contacts.store_secure_message,
-        sessions,
-        member_id=member,
-        request_id=request.request_id,
-        subject=f"RE: {request.subject}",
-        body="John will call you today.",
-        sent_by_employee_id="SR",
-        sent_at=sent,
-    )
-    first = await store(message_id=f"msg-{request.request_id}")
-    again = await store(message_id=f"msg-{request.request_id}")
+
+    async def store(message_id: str) -> SecureMessage:
+        message = MemberMessage(
+            message_id=message_id,
+            member_id=member,
+            request_id=request.request_id,
+            subject=f"RE: {request.subject}",
+            body="John will call you today.",
+            sent_by_employee_id="SR",
+            sent_at=sent,
+        )
+        return await contacts.store_secure_message(sessions, message)
+
+    first = await store(f"msg-{request.request_id}")
+    again = await store(f"msg-{request.request_id}")
     assert first == again
     with pytest.raises(ConflictError):
-        await store(message_id="msg-other")
+        await store("msg-other")
     inbox = await contacts.member_messages(sessions, member)
     assert [m.message_id for m in inbox] == [first.message_id]
     assert inbox[0].subject == "RE: Question 40"

@@ -100,33 +100,33 @@ def _settings() -> Settings:
 @run_app.command("worker")
 def run_worker() -> None:
     """The Temporal worker: workflows and activities."""
-    from workers.app.runtime import run_worker as main
+    from workers.app.runtime import run
 
-    _run(main(_settings()))
+    _run(run(_settings(), ("worker",)))
 
 
 @run_app.command("bridge")
 def run_bridge() -> None:
     """The Kafka → Temporal bridge."""
-    from workers.app.runtime import run_bridge as main
+    from workers.app.runtime import run
 
-    _run(main(_settings()))
+    _run(run(_settings(), ("bridge",)))
 
 
 @run_app.command("api")
 def run_api() -> None:
     """The employee desk HTTP API."""
-    from workers.app.runtime import run_api as main
+    from workers.app.runtime import run
 
-    _run(main(_settings()))
+    _run(run(_settings(), ("api",)))
 
 
 @run_app.command("all")
 def run_all() -> None:
     """Bridge, worker and API in one process."""
-    from workers.app.runtime import run_all as main
+    from workers.app.runtime import run
 
-    _run(main(_settings()))
+    _run(run(_settings(), ("worker", "bridge", "api")))
 
 
 @app.command("demo")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
@@ -212,33 +213,18 @@ def _configure_logging(settings: Settings) -> None:
     log.info("memberflow starting: %s", settings.describe())
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run the Temporal worker until SIGINT/SIGTERM."""
+Part = Literal["worker", "bridge", "api"]
+"""A process part: ``memberflow run all`` runs every part in one process."""
+
+_TASKS: dict[Part, Callable[[Services, asyncio.Event], Awaitable[None]]] = {
+    "worker": _worker_task,
+    "bridge": _bridge_task,
+    "api": _api_task,
+}
+
+
+async def run(settings: Settings, parts: Sequence[Part]) -> None:
+    """Run the given parts on one set of connections until SIGINT/SIGTERM."""
     _configure_logging(settings)
     async with services(settings) as svc:
-        await _until_stopped(lambda stop: _worker_task(svc, stop))
-
-
-async def run_bridge(settings: Settings) -> None:
-    """Run the Kafka bridge until SIGINT/SIGTERM."""
-    _configure_logging(settings)
-    async with services(settings) as svc:
-        await _until_stopped(lambda stop: _bridge_task(svc, stop))
-
-
-async def run_api(settings: Settings) -> None:
-    """Serve the HTTP API until SIGINT/SIGTERM."""
-    _configure_logging(settings)
-    async with services(settings) as svc:
-        await _until_stopped(lambda stop: _api_task(svc, stop))
-
-
-async def run_all(settings: Settings) -> None:
-    """Bridge, worker and API in one process."""
-    _configure_logging(settings)
-    async with services(settings) as svc:
-        await _until_stopped(
-            lambda stop: _worker_task(svc, stop),
-            lambda stop: _bridge_task(svc, stop),
-            lambda stop: _api_task(svc, stop),
-        )
+        await _until_stopped(*(partial(_TASKS[part], svc) for part in parts))

@@ -102,16 +102,6 @@ class ContactActivities:
         """Store the secure message and publish it on ``member-messages.v1`` (idempotent)."""
         request = reply.request.request
         subject = f"RE: {request.subject}"
-        await contacts.store_secure_message(
-            self._sessions,
-            message_id=reply.message_id,
-            member_id=request.member_id,
-            request_id=request.request_id,
-            subject=subject,
-            body=reply.body,
-            sent_by_employee_id=reply.employee_id,
-            sent_at=reply.sent_at,
-        )
         message = MemberMessage(
             message_id=reply.message_id,
             member_id=request.member_id,
@@ -121,6 +111,7 @@ class ContactActivities:
             sent_by_employee_id=reply.employee_id,
             sent_at=reply.sent_at,
         )
+        await contacts.store_secure_message(self._sessions, message)
         event = new_event(
             event_id=f"member-message-{reply.message_id}",
             source=SOURCE,

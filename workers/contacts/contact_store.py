@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.contacts.messages import ContactSubmitted
+from contracts.contacts.messages import ContactSubmitted, MemberMessage
 from contracts.vocabulary import RequestState
 from workers.contacts.schemas import ContactRequestDetail, SecureMessage
 from workers.contacts.tables import ContactRequestRow, SecureMessageRow
@@ -230,28 +230,13 @@ async def _message_for(session: AsyncSession, request_id: str) -> SecureMessageR
     )
 
 
-async def store_secure_message(
-    sessions: Sessions,
-    *,
-    message_id: str,
-    member_id: str,
-    request_id: str,
-    subject: str,
-    body: str,
-    sent_by_employee_id: str,
-    sent_at: datetime,
-) -> SecureMessage:
+async def store_secure_message(sessions: Sessions, message: MemberMessage) -> SecureMessage:
     """Put a reply in the member's secure message centre (one per request, idempotent).
 
     Args:
         sessions: Session factory.
-        message_id: Deterministic message id; the same id again returns the first write.
-        member_id: The recipient.
-        request_id: The request answered.
-        subject: ``RE: `` + the request's subject.
-        body: The reply.
-        sent_by_employee_id: Who replied.
-        sent_at: When.
+        message: The reply as it is published; its deterministic ``message_id`` makes the same
+            message again return the first write.
 
     Returns:
         The stored message.
@@ -262,22 +247,14 @@ async def store_secure_message(
     async with sessions.begin() as session:
         await session.execute(
             insert(SecureMessageRow)
-            .values(
-                message_id=message_id,
-                member_id=member_id,
-                request_id=request_id,
-                subject=subject[:80],
-                body=body,
-                sent_by_employee_id=sent_by_employee_id,
-                sent_at=sent_at,
-            )
+            .values({**message.model_dump(), "subject": message.subject[:80]})
             .on_conflict_do_nothing()
         )
-        row = await _message_for(session, request_id)
-        if row is None or row.message_id != message_id:
+        row = await _message_for(session, message.request_id)
+        if row is None or row.message_id != message.message_id:
             raise ConflictError(
-                f"contact request {request_id} was already answered, "
-                f"or message id {message_id} is taken"
+                f"contact request {message.request_id} was already answered, "
+                f"or message id {message.message_id} is taken"
             )
         return _message(row)
 

@@ -1,16 +1,14 @@
-"""Starting workflows from Kafka records: idempotent, retried while Temporal is unreachable."""
+"""Contact Us records from Kafka: parsed, checked against the departments, then started."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts.contacts.messages import CONTACT_SUBMITTED, ContactSubmitted
 from contracts.contacts.workflow import ContactRequestInput
 from contracts.ids import contact_request_workflow_id
 from workers.platform.intake import Accepted, Rejected, parse_typed
-from workers.platform.temporal_retries import with_retries
+from workers.platform.temporal_retries import start_once
 from workflows.contacts.contact_request import ContactRequestWorkflow
 
 
@@ -23,27 +21,14 @@ async def start_contact_request(
         False when the request's workflow had already finished (a late redelivery), True when
         it was started now or is still running (``USE_EXISTING`` hands back the open run).
     """
-    request = start.request
-    workflow_id = contact_request_workflow_id(request.request_id)
-
-    async def call() -> bool:
-        try:
-            # REJECT_DUPLICATE + USE_EXISTING: a redelivered record never re-runs a finished
-            # request nor starts a second run of an open one (docs/messages.md, 'Idempotency').
-            await client.start_workflow(
-                ContactRequestWorkflow.run,
-                start,
-                id=workflow_id,
-                task_queue=task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=ContactRequestWorkflow.initial_search_attributes(request),
-            )
-        except WorkflowAlreadyStartedError:
-            return False
-        return True
-
-    return await with_retries(call, f"start {workflow_id}")
+    return await start_once(
+        client,
+        ContactRequestWorkflow.run,
+        start,
+        workflow_id=contact_request_workflow_id(start.request.request_id),
+        task_queue=task_queue,
+        search_attributes=ContactRequestWorkflow.initial_search_attributes(start.request),
+    )
 
 
 def parse_contact(value: bytes | None, departments: set[str]) -> Accepted[ContactSubmitted]:

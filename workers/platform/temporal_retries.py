@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from temporalio.client import Client
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+ArgT = TypeVar("ArgT")
 
 
 TRANSIENT_CODES = {
@@ -52,3 +60,51 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
         if exc.status in TRANSIENT_CODES:
             raise TemporalUnavailable(f"{what}: {exc.message}") from exc
         raise
+
+
+async def start_once(
+    client: Client,
+    run: Callable[[Any, ArgT], Awaitable[Any]],
+    arg: ArgT,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    search_attributes: TypedSearchAttributes,
+) -> bool:
+    """Start the workflow of a Kafka record unless it exists already (retried as above).
+
+    REJECT_DUPLICATE + USE_EXISTING: a redelivered record never re-runs a finished workflow nor
+    starts a second run of an open one (docs/messages.md, 'Idempotency').
+
+    Args:
+        client: Temporal client.
+        run: The workflow's run method, e.g. ``ContactRequestWorkflow.run``.
+        arg: Its input.
+        workflow_id: The business-key id (``contracts.ids``).
+        task_queue: The worker's task queue.
+        search_attributes: The workflow's initial search attributes.
+
+    Returns:
+        False when the workflow had already finished (a late redelivery), True when it was
+        started now or is still running (``USE_EXISTING`` hands back the open run).
+
+    Raises:
+        TemporalUnavailable: Temporal kept refusing the start.
+    """
+
+    async def call() -> bool:
+        try:
+            await client.start_workflow(
+                run,
+                arg,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=search_attributes,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+    return await with_retries(call, f"start {workflow_id}")

@@ -30,7 +30,6 @@ from contracts.trackers.follow_ups import (
     OpenNextFollowUp,
     ReassignStep,
 )
-from contracts.trackers.messages import EmployeeNotification
 from contracts.vocabulary import Refusal
 from workers.platform import employees
 from workers.platform.clock import local_today
@@ -127,16 +126,7 @@ class FollowUpActivities:
             notice: The notification; its ``event_id`` is deterministic, so a retry re-sends the
                 same event and consumers de-duplicate it.
         """
-        data = EmployeeNotification(
-            employee_id=notice.employee_id,
-            follow_up_id=notice.follow_up_id,
-            member_id=notice.member_id,
-            tracker_id=notice.tracker_id,
-            conversation_id=notice.conversation_id,
-            due_on=notice.due_on,
-            summary=notice.summary,
-            assigned_by=notice.assigned_by,
-        )
+        data = notice.notification()
         event = new_event(
             event_id=notice.event_id,
             source=SOURCE,

@@ -4,6 +4,10 @@ Workflow id ``follow-up-{follow_up_id}``. The assignee is notified at start; a d
 reminds them at the start of the due date and another escalates to them and their supervisor
 once the follow-up is ``overdue_after_days`` past it. The desk completes, reassigns or adds
 notes through Updates; every step lands in the Tracker as an immutable conversation note.
+
+The module is longer than most because it is one workflow definition: the run loop, the three
+Updates with their validators and the query share the workflow's state, and Temporal wants them
+on one class. Its activities live in ``workers/trackers/activities.py``.
 """
 
 from __future__ import annotations
