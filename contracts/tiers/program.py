@@ -1,18 +1,15 @@
-"""The Tiered Service program file, its item registry and the scoring results.
+"""The Tiered Service program file (the YAML the credit union edits), as pydantic models.
 
 Pydantic models only, no I/O: ``workers.tiers.scoring.program`` reads the YAML file, the
 engine and the reference scorer read these models. Every rule of the program format
 (docs/tier-program.md) is checked here, with a message that names the item or the level it is
-about.
+about. The items a program may configure are in ``contracts.tiers.items``.
 """
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,173 +17,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
     StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
 )
-from pydantic_core import core_schema
 
-from contracts.tiers.runs import PERIOD_PATTERN
-from contracts.vocabulary import Code3, MemberId
-
-# ---------------------------------------------------------------------------------------------
-# Period
-
-
-class Period(str):
-    """A scoring month as ``YYYY-MM``; a ``str`` that knows its year, month and last day.
-
-    Usable as a pydantic field type (validated, serialised as the plain string).
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, value: str) -> Period:
-        """Validate ``value`` (``YYYY-MM``, month 01-12).
-
-        Raises:
-            ValueError: When the value is not a valid period.
-        """
-        if not isinstance(value, str) or not PERIOD_PATTERN.match(value):
-            raise ValueError(f"period must be YYYY-MM (month 01-12), got {value!r}")
-        return super().__new__(cls, value)
-
-    @property
-    def year(self) -> int:
-        """The year."""
-        return int(self[:4])
-
-    @property
-    def month(self) -> int:
-        """The month, 1-12."""
-        return int(self[5:7])
-
-    def last_day(self) -> date:
-        """The last day of the month (the extract's end-of-month date)."""
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        """Validate from a string (or a YAML ``2027-01`` that arrived as text), dump as text."""
-        return core_schema.no_info_after_validator_function(
-            cls._coerce,
-            core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(str),
-        )
-
-    @classmethod
-    def _coerce(cls, value: str) -> Period:
-        return cls(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Item registry
-
-
-class ItemKind(StrEnum):
-    """How an item turns member data into points (which settings it takes)."""
-
-    SELECT = "select"
-    """``points`` times a count over values in ``select``."""
-    YEARS = "years"
-    """``points_per_year`` times years past ``after_years``."""
-    RANGE = "range"
-    """The points of the range containing a value."""
-    COUNT = "count"
-    """``points`` times a count of accounts, account types or plans."""
-    ONCE = "once"
-    """``points`` once when a condition holds."""
-
-
-GOALS: dict[int, str] = {
-    1: "Primary financial institution",
-    2: "Savings relationships",
-    3: "Loan relationships",
-    4: "Self-service",
-    5: "Automated relationships",
-    6: "Other",
-}
-
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """One scoring item: its goal, kind and the settings it accepts."""
-
-    item_id: str
-    goal: int
-    kind: ItemKind
-    optional: frozenset[str] = frozenset()
-
-    @property
-    def required(self) -> frozenset[str]:
-        """Settings the item cannot do without."""
-        return {
-            ItemKind.SELECT: frozenset({"points", "select"}),
-            ItemKind.YEARS: frozenset({"points_per_year"}),
-            ItemKind.RANGE: frozenset({"ranges"}),
-            ItemKind.COUNT: frozenset({"points"}),
-            ItemKind.ONCE: frozenset({"points"}),
-        }[self.kind]
-
-    @property
-    def allowed(self) -> frozenset[str]:
-        """Every setting the item accepts."""
-        return self.required | self.optional
-
-
-def _spec(item_id: str, goal: int, kind: ItemKind, *optional: str) -> ItemSpec:
-    return ItemSpec(item_id, goal, kind, frozenset(optional))
-
-
-_S, _Y, _R, _C, _O = ItemKind.SELECT, ItemKind.YEARS, ItemKind.RANGE, ItemKind.COUNT, ItemKind.ONCE
-
-ITEMS: dict[str, ItemSpec] = {
-    spec.item_id: spec
-    for spec in (
-        _spec("g1_dividend_applications", 1, _S),
-        _spec("g1_loan_categories", 1, _S),
-        _spec("g1_membership_years", 1, _Y, "after_years"),
-        _spec("g1_credit_score", 1, _R),
-        _spec("g2_additional_savings", 2, _C),
-        _spec("g2_certificates", 2, _O),
-        _spec("g2_ira_plans", 2, _C),
-        _spec("g2_money_market", 2, _S),
-        _spec("g2_negative_checking", 2, _C),
-        _spec("g2_negative_savings", 2, _C),
-        _spec("g2_aggregate_balance", 2, _R),
-        _spec("g2_otb_savings", 2, _O),
-        _spec("g3_loan_categories", 3, _S),
-        _spec("g3_other_loans", 3, _C, "exclude"),
-        _spec("g3_aggregate_loan_balance", 3, _R),
-        _spec("g3_delinquent_loans", 3, _C, "min_months"),
-        _spec("g3_otb_loans", 3, _O),
-        _spec("g4_atm_active", 4, _O),
-        _spec("g4_debit_count", 4, _R),
-        _spec("g4_debit_amount", 4, _R),
-        _spec("g4_audio_response", 4, _O),
-        _spec("g4_online_banking", 4, _O),
-        _spec("g4_estatements", 4, _O),
-        _spec("g4_bill_pay", 4, _O),
-        _spec("g4_valid_email", 4, _O),
-        _spec("g4_enotices", 4, _O),
-        _spec("g4_text_banking", 4, _O),
-        _spec("g5_payroll_deposit", 5, _O, "min_amount"),
-        _spec("g5_ach_deposit", 5, _O, "min_amount"),
-        _spec("g5_aft_loan_payment", 5, _O),
-        _spec("g5_ach_loan_payment", 5, _O),
-        _spec("other_wrong_address", 6, _O),
-    )
-}
-"""The 32 items in their documented order (docs/tier-program.md)."""
-
-ITEM_IDS: tuple[str, ...] = tuple(ITEMS)
-
-# ---------------------------------------------------------------------------------------------
-# Program file
+from contracts.tiers.items import GOALS, ITEM_IDS, ITEMS
+from contracts.tiers.period import Period
+from contracts.vocabulary import Code3
 
 _FORBID = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 _CENT = Decimal("0.01")
@@ -448,42 +287,3 @@ class TierProgram(BaseModel):
         for item_id, settings in self.items.items():
             possible[ITEMS[item_id].goal] += max(0, settings.occurrence_max())
         return possible
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-class MemberTierResult(BaseModel):
-    """One member's scoring result for one period (what is stored).
-
-    Its fields are the result columns: the engine's frame and the stored row are derived
-    from them (``workers.tiers.scoring.results``).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    member_id: str
-    period: Period
-    total: int
-    household_total: int | None
-    level_code: str
-    level_name: str
-    previous_level_code: str | None
-    atm_service_charge_code: int | None
-    points_by_goal: dict[int, int]
-    points_by_item: dict[str, int]
-    possible_by_goal: dict[int, int]
-
-
-class TierLevelChanged(BaseModel):
-    """``cu.tier.level-changed.v1`` data (docs/messages.md, topic ``tier-levels.v1``)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    member_id: MemberId
-    period: Period
-    points: int
-    level_code: Code3
-    level_name: str
-    previous_level_code: Code3 | None

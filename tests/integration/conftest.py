@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import random
+import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
 
 import pytest
 import pytest_asyncio
@@ -15,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.platform.operations import OpsConfig
 from contracts.platform.topics import Topics
 from tests.conftest import unique_topics
-from workers.app.runtime import Services, _api_task, _bridge_task, _worker_task, services
+from workers.app.runtime import Part, Services, run_part, services
 from workers.platform import employees
 from workers.platform.database import Sessions, create_engine, session_factory
 from workers.platform.migrate import upgrade
 from workers.platform.operations import load_ops_config
 from workers.platform.settings import Settings
+from workers.trackers import follow_up_store as followups
+from workers.trackers import tracker_store as trackers
+from workers.trackers.records import FollowUpRecord
 
 
 @dataclass
@@ -46,7 +51,7 @@ async def running_app(
     base: Settings,
     *,
     postgres_url: str,
-    parts: tuple[str, ...] = ("worker", "bridge"),
+    parts: tuple[Part, ...] = ("worker", "bridge"),
     topics: Topics | None = None,
     api_port: int | None = None,
 ) -> AsyncIterator[RunningApp]:
@@ -60,15 +65,7 @@ async def running_app(
     )
     async with services(settings) as svc:
         stop = asyncio.Event()
-        runners: dict[str, Callable[[Services, asyncio.Event], object]] = {
-            "worker": _worker_task,
-            "bridge": _bridge_task,
-            "api": _api_task,
-        }
-        tasks: list[asyncio.Task[Any]] = [
-            asyncio.create_task(runners[p](svc, stop))  # type: ignore[arg-type]
-            for p in parts
-        ]
+        tasks = [asyncio.create_task(run_part(part, svc, stop)) for part in parts]
         try:
             yield RunningApp(settings, svc)
         finally:
@@ -103,3 +100,28 @@ async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine
 def sessions(engine: AsyncEngine) -> Sessions:
     """A session factory on that engine."""
     return session_factory(engine)
+
+
+async def new_follow_up(
+    sessions: Sessions, ops: OpsConfig, *, assignee: str, due_on: date, today: date
+) -> FollowUpRecord:
+    """A follow-up for ``assignee`` on a note in a new member's MS Tracker, written by MG."""
+    written = await trackers.append_conversation(
+        sessions,
+        ops,
+        member_id=str(random.randint(10**8, 10**9 - 1)),
+        tracker_type="MS",
+        memo_type="MS",
+        employee_id="MG",
+        text="Member asked for a call back.",
+        idempotency_key=f"note-{uuid.uuid4()}",
+    )
+    return await followups.open_follow_up(
+        sessions,
+        idempotency_key=f"follow-up-{uuid.uuid4()}",
+        conversation_id=written.conversation_id,
+        assignee_employee_id=assignee,
+        assigned_by="MG",
+        due_on=due_on,
+        today=today,
+    )

@@ -25,6 +25,7 @@ from contracts.trackers.follow_ups import (
     ReassignStep,
 )
 from contracts.trackers.messages import FOLLOWUP_OVERDUE_NOTICE
+from tests.integration.conftest import new_follow_up
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher
 from workers.platform.settings import KafkaSettings
@@ -55,26 +56,7 @@ def tag() -> str:
 
 
 async def open_one(sessions: Sessions, ops: OpsConfig) -> FollowUpRecord:
-    member = str(random.randint(10**8, 10**9 - 1))
-    written = await trackers.append_conversation(
-        sessions,
-        ops,
-        member_id=member,
-        tracker_type="MS",
-        memo_type="MS",
-        employee_id="MG",
-        text="Member asked about a payoff quote.",
-        idempotency_key=f"test-{tag()}",
-    )
-    return await followups.open_follow_up(
-        sessions,
-        idempotency_key=f"test-fu-{tag()}",
-        conversation_id=written.conversation_id,
-        assignee_employee_id="SR",
-        assigned_by="MG",
-        due_on=date(2026, 11, 25),
-        today=TODAY,
-    )
+    return await new_follow_up(sessions, ops, assignee="SR", due_on=date(2026, 11, 25), today=TODAY)
 
 
 def note(record: FollowUpRecord, text: str, key: str, memo_type: str | None = None) -> FollowUpNote:

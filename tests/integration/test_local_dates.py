@@ -15,6 +15,7 @@ import pytest
 
 from contracts.platform.operations import OpsConfig
 from contracts.vocabulary import FollowUpFilter, FollowUpStatus
+from tests.integration.conftest import new_follow_up
 from workers.platform import employees
 from workers.platform.clock import local_today
 from workers.platform.database import Sessions
@@ -43,24 +44,8 @@ def tag() -> str:
 
 async def opened(sessions: Sessions, ops: OpsConfig, employee: str) -> FollowUpRecord:
     """A follow-up due on ``DUE`` for ``employee``, on a new member's Tracker."""
-    written = await trackers.append_conversation(
-        sessions,
-        ops,
-        member_id=str(random.randint(10**8, 10**9 - 1)),
-        tracker_type="MS",
-        memo_type="MS",
-        employee_id="MG",
-        text="Member asked for a call back.",
-        idempotency_key=f"local-{tag()}",
-    )
-    return await followups.open_follow_up(
-        sessions,
-        idempotency_key=f"local-fu-{tag()}",
-        conversation_id=written.conversation_id,
-        assignee_employee_id=employee,
-        assigned_by="MG",
-        due_on=DUE,
-        today=local_today(ops, LATE_EVENING),
+    return await new_follow_up(
+        sessions, ops, assignee=employee, due_on=DUE, today=local_today(ops, LATE_EVENING)
     )
 
 

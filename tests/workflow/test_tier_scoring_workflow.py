@@ -174,8 +174,7 @@ async def test_columnar_events_equal_the_model_events() -> None:
     import polars as pl
 
     from contracts.platform.events import new_event
-    from contracts.tiers.events import TIER_LEVEL_CHANGED
-    from contracts.tiers.program import TierLevelChanged
+    from contracts.tiers.events import TIER_LEVEL_CHANGED, TierLevelChanged
     from workers.platform.kafka_client import encode_event
     from workers.tiers.runs.events import level_change_values
 

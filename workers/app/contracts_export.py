@@ -11,7 +11,8 @@ from contracts.assignments.messages import FollowUpAssigned
 from contracts.contacts.messages import ContactSubmitted, MemberMessage
 from contracts.platform.events import CloudEvent
 from contracts.platform.operations import OpsConfig
-from contracts.tiers.program import TierLevelChanged, TierProgram
+from contracts.tiers.events import TierLevelChanged
+from contracts.tiers.program import TierProgram
 from contracts.trackers.messages import EmployeeNotification
 
 CONTRACTS: dict[str, type[BaseModel]] = {

@@ -223,8 +223,13 @@ _TASKS: dict[Part, Callable[[Services, asyncio.Event], Awaitable[None]]] = {
 }
 
 
+async def run_part(part: Part, svc: Services, stop: asyncio.Event) -> None:
+    """Run one part on the given connections until ``stop`` is set."""
+    await _TASKS[part](svc, stop)
+
+
 async def run(settings: Settings, parts: Sequence[Part]) -> None:
     """Run the given parts on one set of connections until SIGINT/SIGTERM."""
     _configure_logging(settings)
     async with services(settings) as svc:
-        await _until_stopped(*(partial(_TASKS[part], svc) for part in parts))
+        await _until_stopped(*(partial(run_part, part, svc) for part in parts))

@@ -16,15 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from contracts.tiers.program import (
-    GOALS,
-    ITEMS,
-    ItemSettings,
-    MemberTierResult,
-    Period,
-    Range,
-    TierProgram,
-)
+from contracts.tiers.items import GOALS, ITEMS
+from contracts.tiers.period import Period
+from contracts.tiers.program import ItemSettings, Range, TierProgram
+from contracts.tiers.results import MemberTierResult
 from workers.tiers.scoring.extract import Extract
 
 Row = dict[str, Any]

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.tiers.program import ITEMS, ItemKind, TierProgram
+from contracts.tiers.items import ITEMS, ItemKind
+from contracts.tiers.program import TierProgram
 from tests.unit.tiers import reference
 from tests.unit.tiers.frames import extract, shards
 from workers.tiers.generator import generate_frames

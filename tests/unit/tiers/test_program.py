@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.tiers.program import ITEMS, Period, TierLevelChanged
+from contracts.tiers.events import TierLevelChanged
+from contracts.tiers.items import ITEMS
+from contracts.tiers.period import Period
 from contracts.tiers.runs import previous_period
 from workers.tiers.scoring.program import (
     DEFAULT_PROGRAM_PATH,

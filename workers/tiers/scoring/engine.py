@@ -18,16 +18,9 @@ from typing import Any, cast
 
 import polars as pl
 
-from contracts.tiers.program import (
-    GOALS,
-    ITEMS,
-    BasicLevel,
-    ItemKind,
-    ItemSettings,
-    Period,
-    Range,
-    TierProgram,
-)
+from contracts.tiers.items import GOALS, ITEMS, ItemKind
+from contracts.tiers.period import Period
+from contracts.tiers.program import BasicLevel, ItemSettings, Range, TierProgram
 from workers.tiers.scoring.extract import Extract
 from workers.tiers.scoring.inputs import ACTIVITY_FLAGS, DEPOSITS, account_column, member_inputs
 from workers.tiers.scoring.results import (

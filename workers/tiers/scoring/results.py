@@ -1,6 +1,6 @@
 """The columns of a scored member, and the shapes a result takes after the engine.
 
-A member's result is :class:`~contracts.tiers.program.MemberTierResult`; its fields are the
+A member's result is :class:`~contracts.tiers.results.MemberTierResult`; its fields are the
 one list of result columns, and everything here is derived from them:
 
 - the engine's frame (:func:`result_columns`): the one-value fields, then one integer column
@@ -18,7 +18,9 @@ from typing import get_origin
 
 import polars as pl
 
-from contracts.tiers.program import GOALS, MemberTierResult, TierProgram
+from contracts.tiers.items import GOALS
+from contracts.tiers.program import TierProgram
+from contracts.tiers.results import MemberTierResult
 
 BREAKDOWN_FIELDS: tuple[str, ...] = tuple(
     name
