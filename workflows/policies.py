@@ -33,6 +33,19 @@ WRITE_RETRY = RetryPolicy(
 )
 """Writes and lookups: back-off up to 30 s, refusals never retried."""
 
+TIER_STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    # ExtractError and ProgramError are raised by the steps; ValidationError is pydantic's
+    # (a malformed activity input), which Temporal names by its class.
+    non_retryable_error_types=["ExtractError", "ProgramError", "ValidationError"],
+)
+"""Tier run steps: a bad extract or program is never retried (the activity raises it as such);
+anything else is infrastructure (database, disk, broker) and is retried with back-off, ten
+times, because a run's steps are long and an operator re-runs a failed period by hand."""
+
 
 def refused(message: str, refusal: Refusal) -> ApplicationError:
     """A non-retryable refusal: the API answers it with the status of its type.

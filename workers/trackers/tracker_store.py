@@ -5,7 +5,7 @@ advisory lock named after (member, type). Two concurrent appends for a single-pe
 therefore see each other's Tracker instead of both creating one, and conversation sequence
 numbers never collide. The unique constraints on ``trackers(member_id, single_type)``,
 ``conversations(tracker_id, seq)`` and ``conversations(idempotency_key)`` back this up in the
-database.
+database. Every Tracker write shares that locking, so the writes stay in this one module.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
@@ -21,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.workflow import ParentClosePolicy
 
 from contracts.ids import tier_scoring_workflow_id
+from workflows.policies import TIER_STEP_RETRY
 from workflows.search_attributes import SCORING_PERIOD
 
 # The models are passed through (not re-imported in the sandbox): activity results decoded
@@ -43,15 +43,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workers.tiers.runs.activities import TierActivities
 
-# Validation failures are non-retryable (raised as such by the activity); anything else is
-# infrastructure (database, disk, broker) and worth retrying with back-off.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=10,
-    non_retryable_error_types=["ExtractError", "ProgramError", "ValidationError"],
-)
 # prepare reads and re-writes the whole extract once: minutes at millions of members.
 PREPARE_TIMEOUT = timedelta(minutes=30)
 # A shard scores and writes up to a few hundred thousand members; the heartbeat timeout (not
@@ -96,7 +87,7 @@ class TierScoringWorkflow:
             ),
             start_to_close_timeout=PREPARE_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=TIER_STEP_RETRY,
         )
         phase_seconds["prepare"] = _seconds(started_at, workflow.now())
         self._progress = TierRunProgress(
@@ -114,7 +105,7 @@ class TierScoringWorkflow:
                 TierActivities.record_failure,
                 FailureInput(period=start.period, workflow_id=info.workflow_id, message=message),
                 start_to_close_timeout=FINISH_TIMEOUT,
-                retry_policy=RETRY,
+                retry_policy=TIER_STEP_RETRY,
             )
             raise ApplicationError(
                 f"tier scoring {start.period} failed: {message}", type="TierRunFailed"
@@ -143,7 +134,7 @@ class TierScoringWorkflow:
                     ShardInput(period=start.period, shard=shard, chunk_size=start.chunk_size),
                     start_to_close_timeout=SHARD_TIMEOUT,
                     heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                    retry_policy=RETRY,
+                    retry_policy=TIER_STEP_RETRY,
                 )
                 self._progress.shards_scored += 1
                 self._progress.members_scored += scored.members_scored
@@ -157,7 +148,7 @@ class TierScoringWorkflow:
                     ),
                     start_to_close_timeout=SHARD_TIMEOUT,
                     heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                    retry_policy=RETRY,
+                    retry_policy=TIER_STEP_RETRY,
                 )
                 self._progress.shards_published += 1
                 self._progress.members_published += published.published
@@ -183,7 +174,7 @@ class TierScoringWorkflow:
                 phase_seconds=phase_seconds,
             ),
             start_to_close_timeout=FINISH_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=TIER_STEP_RETRY,
         )
         self._progress.phase = "done"
         return report
