@@ -5,9 +5,9 @@ reminds them at the start of the due date and another escalates to them and thei
 once the follow-up is ``overdue_after_days`` past it. The desk completes, reassigns or adds
 notes through Updates; every step lands in the Tracker as an immutable conversation note.
 
-The module is longer than most because it is one workflow definition: the run loop, the three
-Updates with their validators and the query share the workflow's state, and Temporal wants them
-on one class. Its activities live in ``workers/trackers/activities.py``.
+Who may do what is in ``follow_up_rules.py``; how each step reaches the store or Kafka (the
+activity calls) is in ``follow_up_steps.py``; the activities themselves are in
+``workers/trackers/activities.py``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,12 @@ from contracts.trackers.follow_ups import (
     AddNoteInput,
     AddNoteResult,
     CompleteInput,
-    CompleteStep,
     DeadlineRequest,
-    EmployeeLookup,
-    EmployeeNotice,
     FollowUpDeadlines,
     FollowUpInput,
     FollowUpNote,
     FollowUpResult,
     FollowUpView,
-    NoteWritten,
-    OpenedFollowUp,
     OpenNextFollowUp,
     ReassignInput,
     Reassignment,
@@ -46,19 +41,19 @@ from contracts.trackers.messages import (
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
-from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState, Refusal, Role
-from workflows.policies import (
-    LOCAL_TIMEOUT,
-    LOOKUP_TIMEOUT,
-    WRITE_RETRY,
-    WRITE_TIMEOUT,
-    refusals_re_raised,
-    refused,
-)
+from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState
+from workflows.policies import LOCAL_TIMEOUT
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
+from workflows.trackers.follow_up_rules import (
+    FollowUpFacts,
+    check_add_note,
+    check_may_complete,
+    check_reassign,
+)
+from workflows.trackers.follow_up_steps import FollowUpSteps
 
 with workflow.unsafe.imports_passed_through():
-    from workers.trackers.activities import FollowUpActivities, follow_up_deadlines
+    from workers.trackers.activities import follow_up_deadlines
 
 
 @workflow.defn
@@ -79,7 +74,8 @@ class FollowUpWorkflow:
         # Handlers run as concurrent tasks; the lock keeps one state change (and the timers'
         # notices) at a time, so a reminder never goes to an assignee being replaced.
         self._lock = asyncio.Lock()
-        self._steps = 0
+        self._step_count = 0
+        self._steps = FollowUpSteps(start)
 
     @workflow.run
     async def run(self, start: FollowUpInput) -> FollowUpResult:
@@ -99,7 +95,7 @@ class FollowUpWorkflow:
         )
         async with self._lock:
             if self._status is FollowUpState.OUTSTANDING:
-                await self._notify(
+                await self._steps.notify(
                     FOLLOWUP_ASSIGNED_NOTICE, [self._assignee], self._key("assigned")
                 )
 
@@ -109,7 +105,9 @@ class FollowUpWorkflow:
             await self._wait_until(self._deadlines.due_at, "due-date reminder")
             async with self._lock:
                 if self._status is FollowUpState.OUTSTANDING:
-                    await self._notify(FOLLOWUP_DUE_NOTICE, [self._assignee], self._key("due"))
+                    await self._steps.notify(
+                        FOLLOWUP_DUE_NOTICE, [self._assignee], self._key("due")
+                    )
 
         await self._wait_until(self._deadlines.escalate_at, "overdue escalation")
         async with self._lock:
@@ -146,19 +144,16 @@ class FollowUpWorkflow:
         recipients = [self._assignee]
         supervisor: str | None = None
         if self._start.policy.escalate_to_supervisor:
-            supervisor = await workflow.execute_activity_method(
-                FollowUpActivities.find_supervisor,
-                EmployeeLookup(employee_id=self._assignee),
-                start_to_close_timeout=LOOKUP_TIMEOUT,
-                retry_policy=WRITE_RETRY,
-            )
+            supervisor = await self._steps.find_supervisor(self._assignee)
             if supervisor is not None and supervisor != self._assignee:
                 recipients.append(supervisor)
-        await self._notify(FOLLOWUP_OVERDUE_NOTICE, recipients, self._key("overdue"))
+        await self._steps.notify(FOLLOWUP_OVERDUE_NOTICE, recipients, self._key("overdue"))
         text = f"Follow-up overdue (due {self._start.due_on.isoformat()}, {self._assignee})"
         text += f"; escalated to supervisor {supervisor}." if len(recipients) > 1 else "."
         try:
-            await self._append_note(self._note(SYSTEM_EMPLOYEE, text, self._key("overdue/note")))
+            await self._steps.append_note(
+                self._steps.note(SYSTEM_EMPLOYEE, text, self._key("overdue/note"))
+            )
         except ApplicationError as refused:
             # The notices went out; a Tracker that refuses the audit note (purged, say) must
             # not fail the follow-up itself.
@@ -183,18 +178,18 @@ class FollowUpWorkflow:
             The completed follow-up.
         """
         async with self._lock:
-            self._check_may_complete(action.employee_id, action.role)
+            check_may_complete(self._facts(), action.employee_id, action.role)
             key = self._step("complete")
             text = f"Follow-up completed by {action.employee_id}."
             if action.note:
                 text += f"\n{action.note}"
-            note = self._note(action.employee_id, text, f"{key}/note")
+            note = self._steps.note(action.employee_id, text, f"{key}/note")
             await self._complete(action.employee_id, key, note)
             return self.view()
 
     @complete.validator
     def _validate_complete(self, action: CompleteInput) -> None:
-        self._check_may_complete(action.employee_id, action.role)
+        check_may_complete(self._facts(), action.employee_id, action.role)
 
     @workflow.update
     async def reassign(self, action: ReassignInput) -> FollowUpView:
@@ -207,30 +202,26 @@ class FollowUpWorkflow:
             The follow-up with its new assignee.
         """
         async with self._lock:
-            self._check_reassign(action)
+            check_reassign(self._facts(), action)
             new_assignee = action.assignee_employee_id
-            await self._require_employee(new_assignee)
+            await self._steps.require_employee(new_assignee)
             previous, now, key = self._assignee, workflow.now(), self._step("reassign")
             text = (
                 f"Follow-up reassigned from {previous} to {new_assignee} by {action.employee_id}."
             )
             if action.note:
                 text += f"\n{action.note}"
-            with refusals_re_raised():
-                await workflow.execute_activity_method(
-                    FollowUpActivities.reassign_follow_up,
-                    ReassignStep(
-                        follow_up_id=self._start.follow_up_id,
-                        to_employee_id=new_assignee,
-                        by_employee_id=action.employee_id,
-                        idempotency_key=key,
-                        at=now,
-                        reason=action.note,
-                        note=self._note(action.employee_id, text, f"{key}/note"),
-                    ),
-                    start_to_close_timeout=WRITE_TIMEOUT,
-                    retry_policy=WRITE_RETRY,
+            await self._steps.reassign(
+                ReassignStep(
+                    follow_up_id=self._start.follow_up_id,
+                    to_employee_id=new_assignee,
+                    by_employee_id=action.employee_id,
+                    idempotency_key=key,
+                    at=now,
+                    reason=action.note,
+                    note=self._steps.note(action.employee_id, text, f"{key}/note"),
                 )
+            )
             self._assignee = new_assignee
             self._history.append(
                 Reassignment(
@@ -242,14 +233,14 @@ class FollowUpWorkflow:
                 )
             )
             self._upsert_search_attributes()
-            await self._notify(
+            await self._steps.notify(
                 FOLLOWUP_REASSIGNED_NOTICE, [new_assignee], key, assigned_by=action.employee_id
             )
             return self.view()
 
     @reassign.validator
     def _validate_reassign(self, action: ReassignInput) -> None:
-        self._check_reassign(action)
+        check_reassign(self._facts(), action)
 
     @workflow.update
     async def add_note(self, request: AddNoteInput) -> AddNoteResult:
@@ -262,34 +253,30 @@ class FollowUpWorkflow:
             The note's conversation id, whether this follow-up completed, and the next one's id.
         """
         async with self._lock:
-            self._check_add_note(request)
+            check_add_note(self._facts(), request)
             nxt = request.next_follow_up
             if nxt is not None:
-                await self._require_employee(nxt.assignee_employee_id)
+                await self._steps.require_employee(nxt.assignee_employee_id)
             key = self._step("note")
-            note = self._note(request.employee_id, request.note, key, request.memo_type)
-            written = await self._append_note(note)
+            note = self._steps.note(request.employee_id, request.note, key, request.memo_type)
+            written = await self._steps.append_note(note)
             if nxt is None:
                 return AddNoteResult(conversation_id=written.conversation_id, completed=False)
 
             # From the workflow's deterministic uuid: a replayed task or a retried activity
             # reuses it, so the next follow-up opens once.
             new_id = str(workflow.uuid4())
-            with refusals_re_raised():
-                opened: OpenedFollowUp = await workflow.execute_activity_method(
-                    FollowUpActivities.open_next_follow_up,
-                    OpenNextFollowUp(
-                        follow_up_id=new_id,
-                        parent_follow_up_id=self._start.follow_up_id,
-                        conversation_id=written.conversation_id,
-                        assignee_employee_id=nxt.assignee_employee_id,
-                        assigned_by=request.employee_id,
-                        due_on=nxt.due_on,
-                        idempotency_key=f"{key}/next",
-                    ),
-                    start_to_close_timeout=WRITE_TIMEOUT,
-                    retry_policy=WRITE_RETRY,
+            opened = await self._steps.open_next(
+                OpenNextFollowUp(
+                    follow_up_id=new_id,
+                    parent_follow_up_id=self._start.follow_up_id,
+                    conversation_id=written.conversation_id,
+                    assignee_employee_id=nxt.assignee_employee_id,
+                    assigned_by=request.employee_id,
+                    due_on=nxt.due_on,
+                    idempotency_key=f"{key}/next",
                 )
+            )
             child = FollowUpInput(
                 follow_up_id=opened.follow_up_id,
                 member_id=self._start.member_id,
@@ -317,7 +304,7 @@ class FollowUpWorkflow:
 
     @add_note.validator
     def _validate_add_note(self, request: AddNoteInput) -> None:
-        self._check_add_note(request)
+        check_add_note(self._facts(), request)
 
     # --- Query --------------------------------------------------------------------------------
 
@@ -347,39 +334,10 @@ class FollowUpWorkflow:
             parent_follow_up_id=self._start.parent_follow_up_id,
         )
 
-    # --- checks (validators are sync and read only the input and the state) -------------------
+    # --- state helpers ------------------------------------------------------------------------
 
-    def _check_outstanding(self) -> None:
-        if self._status is FollowUpState.COMPLETED:
-            raise refused(
-                f"follow-up {self._start.follow_up_id} is already completed", Refusal.CONFLICT
-            )
-
-    def _check_may_complete(self, employee_id: str, role: str) -> None:
-        self._check_outstanding()
-        if employee_id != self._assignee and role != Role.SUPERVISOR:
-            raise refused(
-                f"only the assignee ({self._assignee}) or a supervisor may complete "
-                f"follow-up {self._start.follow_up_id}",
-                Refusal.FORBIDDEN,
-            )
-
-    def _check_reassign(self, action: ReassignInput) -> None:
-        self._check_outstanding()
-        if action.assignee_employee_id == self._assignee:
-            raise refused(
-                f"follow-up {self._start.follow_up_id} is already assigned to {self._assignee}",
-                Refusal.CONFLICT,
-            )
-
-    def _check_add_note(self, request: AddNoteInput) -> None:
-        if request.next_follow_up is None:
-            self._check_outstanding()
-        else:
-            # Opening the next follow-up completes this one: the same rule as ``complete``.
-            self._check_may_complete(request.employee_id, request.role)
-
-    # --- steps --------------------------------------------------------------------------------
+    def _facts(self) -> FollowUpFacts:
+        return FollowUpFacts(self._start.follow_up_id, self._status, self._assignee)
 
     @staticmethod
     def _key(name: str) -> str:
@@ -388,92 +346,17 @@ class FollowUpWorkflow:
 
     def _step(self, name: str) -> str:
         """An idempotency key for the next step: workflow id + a deterministic sequence."""
-        self._steps += 1
-        return f"{workflow.info().workflow_id}/{self._steps}-{name}"
-
-    def _note(
-        self, employee_id: str, text: str, key: str, memo_type: str | None = None
-    ) -> FollowUpNote:
-        return FollowUpNote(
-            follow_up_id=self._start.follow_up_id,
-            tracker_id=self._start.tracker_id,
-            conversation_id=self._start.conversation_id,
-            memo_type=memo_type or self._start.memo_type,
-            employee_id=employee_id,
-            text=text,
-            idempotency_key=key,
-            at=workflow.now(),
-        )
-
-    async def _append_note(self, note: FollowUpNote) -> NoteWritten:
-        with refusals_re_raised():
-            return await workflow.execute_activity_method(
-                FollowUpActivities.append_follow_up_note,
-                note,
-                start_to_close_timeout=WRITE_TIMEOUT,
-                retry_policy=WRITE_RETRY,
-            )
-
-    async def _require_employee(self, employee_id: str) -> None:
-        # Existence needs the store, which a validator cannot read. Checked first in the
-        # handler, so a refusal leaves nothing half-written.
-        with refusals_re_raised():
-            await workflow.execute_activity_method(
-                FollowUpActivities.check_follow_up_assignee,
-                EmployeeLookup(employee_id=employee_id),
-                start_to_close_timeout=LOOKUP_TIMEOUT,
-                retry_policy=WRITE_RETRY,
-            )
+        self._step_count += 1
+        return f"{workflow.info().workflow_id}/{self._step_count}-{name}"
 
     async def _complete(self, employee_id: str, key: str, note: FollowUpNote | None) -> None:
         now = workflow.now()
-        with refusals_re_raised():
-            await workflow.execute_activity_method(
-                FollowUpActivities.complete_follow_up,
-                CompleteStep(
-                    follow_up_id=self._start.follow_up_id,
-                    employee_id=employee_id,
-                    idempotency_key=key,
-                    at=now,
-                    note=note,
-                ),
-                start_to_close_timeout=WRITE_TIMEOUT,
-                retry_policy=WRITE_RETRY,
-            )
+        await self._steps.complete(employee_id, key, now, note)
         self._status = FollowUpState.COMPLETED
         self._completed_by = employee_id
         self._completed_at = now
         self._upsert_search_attributes()
         workflow.logger.info("follow-up %s completed", self._start.follow_up_id)
-
-    async def _notify(
-        self,
-        notice_type: str,
-        recipients: list[str],
-        key: str,
-        *,
-        assigned_by: str | None = None,
-    ) -> None:
-        """One notice per recipient; event id = step key + recipient, so retries de-duplicate."""
-        for employee_id in recipients:
-            await workflow.execute_activity_method(
-                FollowUpActivities.notify_follow_up_employee,
-                EmployeeNotice(
-                    event_id=f"{key}/{employee_id}",
-                    notice_type=notice_type,
-                    employee_id=employee_id,
-                    follow_up_id=self._start.follow_up_id,
-                    member_id=self._start.member_id,
-                    tracker_id=self._start.tracker_id,
-                    conversation_id=self._start.conversation_id,
-                    due_on=self._start.due_on,
-                    summary=self._start.summary,
-                    assigned_by=assigned_by or self._start.assigned_by,
-                    at=workflow.now(),
-                ),
-                start_to_close_timeout=WRITE_TIMEOUT,
-                retry_policy=WRITE_RETRY,
-            )
 
     def _upsert_search_attributes(self) -> None:
         # Business keys and states only: search attributes are stored unencrypted.
