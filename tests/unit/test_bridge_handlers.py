@@ -16,16 +16,20 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from faststream.message import AckStatus, StreamMessage
+from prometheus_client import CollectorRegistry
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.contacts.messages import ContactSubmitted
 from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOptions
 from contracts.platform.topics import Topics
 from tests.kafka_helpers import contact_event, encoded
 from workers.app.bridge import BridgeDeps, build_broker, raw_body
+from workers.app.bridge_health import HEALTH_METRIC, BridgeHealth, StopReason
 from workers.platform.intake import Rejected
 from workers.platform.settings import KafkaSettings
 from workers.platform.temporal_retries import TemporalUnavailable
@@ -51,6 +55,7 @@ class FakeBridge:
     """Injected fakes that log, in order, what the handlers did."""
 
     # ("start", request_id) / ("assignment", value) / ("dead-letter", topic) / ("ack", topic)
+    # / ("back-off", seconds)
     events: list[tuple[str, object]] = field(default_factory=list)
     starts: list[ContactRequestInput] = field(default_factory=list)
     dead_letters: dict[str, list[DeadLetter]] = field(default_factory=dict)
@@ -58,7 +63,10 @@ class FakeBridge:
     received: list[StreamMessage[Any]] = field(default_factory=list)
     start_error: Exception | None = None
     assignment_error: Exception | None = None
+    ack_error: Exception | None = None
     handle_assignments: bool = True
+    health: BridgeHealth = field(default_factory=BridgeHealth)
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def start_contact(self, start: ContactRequestInput) -> bool:
         self.starts.append(start)
@@ -75,6 +83,11 @@ class FakeBridge:
     async def acknowledge(self, message: KafkaMessage) -> None:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
         self.events.append(("ack", record.topic))
+        if self.ack_error is not None:
+            raise self.ack_error
+
+    async def back_off(self, seconds: float) -> None:
+        self.events.append(("back-off", seconds))
 
     def deps(self) -> BridgeDeps:
         return BridgeDeps(
@@ -83,7 +96,11 @@ class FakeBridge:
             start_contact=self.start_contact,
             acknowledge=self.acknowledge,
             start_assignment=self.start_assignment if self.handle_assignments else None,
+            back_off=self.back_off,
         )
+
+    def healthy_gauge(self) -> float | None:
+        return self.registry.get_sample_value(HEALTH_METRIC)
 
 
 def remembering(into: list[StreamMessage[Any]]) -> type[BaseMiddleware]:
@@ -125,7 +142,7 @@ def fake() -> FakeBridge:
 @pytest_asyncio.fixture
 async def bridge(fake: FakeBridge) -> AsyncIterator[KafkaBroker]:
     """The real ``build_broker`` subscribers in memory, reading ``fake``'s deps."""
-    broker = build_broker(KafkaSettings(), TOPICS, fake.deps)
+    broker = build_broker(KafkaSettings(), TOPICS, fake.deps, fake.registry, fake.health)
     broker.add_middleware(remembering(fake.received))
     with_dead_letter_readers(broker, fake)
     async with TestKafkaBroker(broker) as test_broker:
@@ -164,8 +181,12 @@ async def test_valid_contact_request_is_started_once_then_acknowledged(
         (b"{this is not json", "not JSON"),
         (encoded(contact_event(member_id="not-a-number")), "data.member_id"),
         (encoded(contact_event(department="MORTGAGES")), "department 'MORTGAGES'"),
+        # json raises RecursionError on nesting this deep, not JSONDecodeError.
+        (b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        # Python refuses to convert an integer string this long (ValueError).
+        (b'{"specversion": "1.0", "id": ' + b"7" * 5_000 + b"}", "more digits"),
     ],
-    ids=["not-json", "invalid-data", "unknown-department"],
+    ids=["not-json", "invalid-data", "unknown-department", "deep-nesting", "huge-integer"],
 )
 async def test_bad_contact_record_is_dead_lettered_unchanged_then_acknowledged(
     bridge: KafkaBroker, fake: FakeBridge, value: bytes, reason: str
@@ -192,7 +213,8 @@ async def test_temporal_unavailable_nacks_without_ack_or_dead_letter(
     event = contact_event()
     await bridge.publish(encoded(event), topic=TOPICS.contact_requests, key=b"1001")
 
-    assert fake.events == [("start", event["data"]["request_id"])]
+    # Read again after the first back-off (Temporal's own retries already ran out).
+    assert fake.events == [("start", event["data"]["request_id"]), ("back-off", 0.2)]
     assert all(not letters for letters in fake.dead_letters.values())
     # Nacked: on a real consumer this seeks back so the record is read again.
     [message] = bridge_messages(fake)
@@ -238,3 +260,83 @@ async def test_assignment_without_a_handler_is_dead_lettered(
     [dead] = fake.dead_letters[dlq]
     assert dead.value == b"anything"
     assert "not handled by this bridge" in dead.headers["x-error"]
+
+
+@pytest.mark.parametrize(
+    "topic", [TOPICS.contact_requests, TOPICS.followup_assignments], ids=["contact", "assignment"]
+)
+async def test_unexpected_error_reads_the_record_again_without_acknowledging(
+    bridge: KafkaBroker, fake: FakeBridge, caplog: pytest.LogCaptureFixture, topic: str
+) -> None:
+    # e.g. PostgreSQL down during the assignee check; the message quotes member data.
+    error = ConnectionRefusedError("refused while saving: My card was declined")
+    fake.start_error = fake.assignment_error = error
+    value = encoded(contact_event())
+    await bridge.publish(value, topic=topic, key=b"1001")
+
+    assert [kind for kind, _ in fake.events] == [
+        "start" if topic == TOPICS.contact_requests else "assignment",
+        "back-off",
+    ]
+    assert all(not letters for letters in fake.dead_letters.values())
+    [message] = bridge_messages(fake)
+    assert message.committed == AckStatus.NACKED
+    assert fake.health.healthy
+    # The log names the record and the error's type, never the error's message.
+    assert f"{topic}[0]@0" in caplog.text
+    assert "ConnectionRefusedError" in caplog.text
+    assert "declined" not in caplog.text
+
+
+async def test_a_record_failing_again_backs_off_longer_until_it_succeeds(
+    bridge: KafkaBroker, fake: FakeBridge
+) -> None:
+    fake.start_error = RuntimeError("still failing")
+    value = encoded(contact_event())
+    # TestKafkaBroker delivers every record at partition 0, offset 0: the same record again.
+    for _ in range(3):
+        await bridge.publish(value, topic=TOPICS.contact_requests, key=b"1001")
+    fake.start_error = None
+    await bridge.publish(value, topic=TOPICS.contact_requests, key=b"1001")
+    fake.start_error = RuntimeError("a new failure")
+    await bridge.publish(value, topic=TOPICS.contact_requests, key=b"1001")
+
+    assert [seconds for kind, seconds in fake.events if kind == "back-off"] == [0.2, 0.5, 1.0, 0.2]
+    assert [m.committed for m in bridge_messages(fake)] == [AckStatus.NACKED] * 3 + [
+        None,  # acknowledged through the fake, which leaves the status alone
+        AckStatus.NACKED,
+    ]
+    assert fake.events.count(("ack", TOPICS.contact_requests)) == 1
+
+
+async def test_a_failed_commit_after_the_start_is_neither_retried_nor_raised(
+    bridge: KafkaBroker, fake: FakeBridge
+) -> None:
+    fake.ack_error = CommitFailedError("group rebalanced")
+    event = contact_event()
+    await bridge.publish(encoded(event), topic=TOPICS.contact_requests, key=b"1001")
+
+    # Started: a restart reads it again and joins the same workflow, so no back-off and no nack.
+    assert fake.events == [("start", event["data"]["request_id"]), ("ack", TOPICS.contact_requests)]
+    [message] = bridge_messages(fake)
+    assert message.committed is None
+
+
+async def test_permanent_temporal_refusal_stops_consuming_without_ack_or_dead_letter(
+    bridge: KafkaBroker, fake: FakeBridge
+) -> None:
+    assert fake.healthy_gauge() == 1.0
+    fake.start_error = RPCError("Request unauthorized.", RPCStatusCode.PERMISSION_DENIED, b"")
+    refused = contact_event()
+    await bridge.publish(encoded(refused), topic=TOPICS.contact_requests, key=b"1001")
+    later = contact_event()
+    await bridge.publish(encoded(later), topic=TOPICS.contact_requests, key=b"1002")
+
+    # Stopped: the refused record was not acknowledged nor retried, the later one not started.
+    assert fake.events == [("start", refused["data"]["request_id"])]
+    assert all(not letters for letters in fake.dead_letters.values())
+    assert [m.committed for m in bridge_messages(fake)] == [AckStatus.NACKED, AckStatus.NACKED]
+    assert fake.health.stopped == StopReason(
+        topic=TOPICS.contact_requests, partition=0, offset=0, error="RPCError PERMISSION_DENIED"
+    )
+    assert fake.healthy_gauge() == 0.0

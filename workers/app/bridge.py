@@ -1,40 +1,58 @@
-"""The Kafka → Temporal bridge (FastStream): validate, start or signal, then commit.
+"""The Kafka → Temporal bridge (FastStream): validate, start, then commit this record's offset.
 
-Offsets are committed only after Temporal accepted the start (``AckPolicy.MANUAL``), records
-that can never succeed go to ``<topic>.dlq`` and are then committed, and records that failed
-for a transient reason are read again (``nack`` seeks back) so nothing is lost.
+Every record ends one of three ways; none is ever skipped (docs/messages.md, "Dead letters"):
+
+- started: Temporal accepted the start, then ``offset + 1`` is committed on its own partition
+  (``AckPolicy.MANUAL``), never the consumer's whole position;
+- dead-lettered: it can never succeed (``Rejected``, including anything the parser raises on),
+  so it goes to ``<topic>.dlq`` with a reason and is then committed;
+- read again: anything else (Temporal or PostgreSQL unreachable, an error nobody expected) seeks
+  back to it and reads it again after a back-off; nothing is committed, its partition waits.
+
+A Temporal refusal that retrying will not heal (credentials, permissions, invalid argument)
+stops consumption instead, without committing, and turns ``BridgeHealth`` red.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import IllegalStateError
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.message import FakeConsumer
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.message import StreamMessage
+from faststream.message import AckStatus, StreamMessage
 from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
+from temporalio.service import RPCError
 
 from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOptions
 from contracts.platform.topics import Topics
+from workers.app.bridge_health import BridgeHealth, StopReason, export_health
 from workers.contacts.intake import parse_contact
 from workers.platform.dead_letters import dead_letter
 from workers.platform.intake import Rejected
 from workers.platform.kafka_client import connection_options
 from workers.platform.settings import KafkaSettings
-from workers.platform.temporal_retries import TemporalUnavailable
+from workers.platform.temporal_retries import permanent_refusal, retry_delay
 
 log = logging.getLogger(__name__)
 
 AssignmentHandler = Callable[[bytes | None], Awaitable[None]]
-# Starts a contact request's workflow; raises TemporalUnavailable when the record must be re-read.
+# Starts a contact request's workflow; raises when the record must be read again.
 ContactStarter = Callable[[ContactRequestInput], Awaitable[object]]
-# Commits the consumer's position past a record.
+# Commits a record's offset + 1 on its partition.
 Acknowledger = Callable[[KafkaMessage], Awaitable[None]]
+# Waits the given seconds before a failed record is read again.
+BackOff = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -48,6 +66,12 @@ class BridgeDeps:
     acknowledge: Acknowledger
     # Validates and starts a follow-up assignment; raises Rejected for dead letters.
     start_assignment: AssignmentHandler | None = None
+    # Injectable so tests see the back-off without waiting for it.
+    back_off: BackOff = asyncio.sleep
+
+
+# Parses one record value and starts its workflow (contact requests or assignments).
+Process = Callable[[BridgeDeps, bytes | None], Awaitable[None]]
 
 
 async def raw_body(message: StreamMessage[ConsumerRecord[bytes, bytes]]) -> bytes:
@@ -56,8 +80,18 @@ async def raw_body(message: StreamMessage[ConsumerRecord[bytes, bytes]]) -> byte
 
 
 async def acknowledge(message: KafkaMessage) -> None:
-    """Commit the consumer's position past this record."""
-    await message.ack()
+    """Commit this record's ``offset + 1`` on its own partition, and nothing else.
+
+    ``message.ack()`` would commit the consumer's position on every partition it reads, passing
+    over a record on another partition that failed and waits to be read again.
+    """
+    record: ConsumerRecord[bytes, bytes] = message.raw_message
+    consumer = message.consumer
+    if isinstance(consumer, AIOKafkaConsumer):
+        await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+    elif not isinstance(consumer, FakeConsumer):  # FastStream's in-memory broker: nothing to commit
+        raise TypeError(f"cannot commit an offset on {type(consumer).__name__}")
+    message.committed = AckStatus.ACKED
 
 
 def build_broker(
@@ -65,9 +99,15 @@ def build_broker(
     topics: Topics,
     deps: Callable[[], BridgeDeps],
     registry: CollectorRegistry | None = None,
+    health: BridgeHealth | None = None,
 ) -> KafkaBroker:
-    """A broker with the bridge's subscribers; ``deps`` is read at message time."""
+    """A broker with the bridge's subscribers; ``deps`` is read at message time.
+
+    ``health`` turns red when a failure that will not heal stops consumption; ``consume_until``
+    then stops the broker. It is exported as ``memberflow_bridge_healthy`` on ``registry``.
+    """
     options = connection_options(settings)
+    health = health if health is not None else BridgeHealth()
     broker = KafkaBroker(
         options.pop("bootstrap_servers"),
         enable_idempotence=True,
@@ -80,33 +120,60 @@ def build_broker(
             else []
         ),
     )
+    if registry is not None:
+        export_health(registry, health)
+    attempts = _Attempts()
 
-    async def handle(
-        message: KafkaMessage, process: Callable[[BridgeDeps, bytes | None], Awaitable[None]]
-    ) -> None:
+    async def handle(message: KafkaMessage, process: Process) -> None:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
         current = deps()
+        if not health.healthy:
+            # Consumption is stopping: leave the record for the next start.
+            await _hold(message)
+            return
         try:
             await process(current, record.value)
         except Rejected as rejected:
-            log.warning(
-                "dead-lettering %s[%d]@%d: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                rejected.reason,
-            )
-            await dead_letter(broker, record, topics.dlq(record.topic), rejected.reason)
-        except TemporalUnavailable:
-            log.error(
-                "Temporal unavailable; %s[%d]@%d will be read again",
-                record.topic,
-                record.partition,
-                record.offset,
-            )
-            await message.nack()
+            log.warning("dead-lettering %s: %s", _where(record), rejected.reason)
+            try:
+                await dead_letter(broker, record, topics.dlq(record.topic), rejected.reason)
+            except Exception as exc:
+                await read_again(current, message, exc)
+                return
+        except Exception as exc:
+            refusal = permanent_refusal(exc)
+            if refusal is None:
+                await read_again(current, message, exc)
+            else:
+                await stop_consuming(message, refusal)
             return
-        await current.acknowledge(message)
+        attempts.clear(record)
+        await _commit(current, message)
+
+    async def read_again(current: BridgeDeps, message: KafkaMessage, exc: Exception) -> None:
+        record: ConsumerRecord[bytes, bytes] = message.raw_message
+        attempt = attempts.failed(record)
+        delay = retry_delay(attempt)
+        log.error(
+            "%s failed (%s, attempt %d); not committed, reading it again in %.1fs",
+            _where(record),
+            _describe(exc),
+            attempt,
+            delay,
+        )
+        await _seek_back(message)
+        await current.back_off(delay)
+
+    async def stop_consuming(message: KafkaMessage, refusal: str) -> None:
+        record: ConsumerRecord[bytes, bytes] = message.raw_message
+        log.error(
+            "bridge stopping: %s was refused by Temporal with %s, which retrying will not heal; "
+            "not committed, not dead-lettered; fix the cause, then restart the bridge",
+            _where(record),
+            refusal,
+        )
+        health.stop(StopReason(record.topic, record.partition, record.offset, refusal))
+        await _hold(message)
 
     async def process_contact(current: BridgeDeps, value: bytes | None) -> None:
         accepted = parse_contact(value, current.departments)
@@ -148,6 +215,95 @@ def build_broker(
         await handle(message, process_assignment)
 
     return broker
+
+
+async def consume_until(broker: KafkaBroker, health: BridgeHealth, stop: asyncio.Event) -> None:
+    """Let the started ``broker`` consume until ``stop`` is set, then stop it.
+
+    When ``health`` turns red first, the broker is stopped at once and this keeps waiting for
+    ``stop`` with health red: the process's other parts carry on and the health can be read.
+    """
+    red = asyncio.create_task(health.wait_stopped())
+    stopping = asyncio.create_task(stop.wait())
+    broker_stopped = False
+    try:
+        await asyncio.wait({red, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if red.done():
+            log.error(
+                "bridge stopped consuming (%s); health is red until the bridge is restarted",
+                red.result().describe(),
+            )
+            broker_stopped = True
+            await broker.stop()
+            await stopping
+    finally:
+        red.cancel()
+        stopping.cancel()
+        if not broker_stopped:
+            await broker.stop()
+
+
+class _Attempts:
+    """Consecutive failures of the record each partition is held at, for the back-off."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def failed(self, record: ConsumerRecord[bytes, bytes]) -> int:
+        """Count one more failure of this record; returns how many in a row (from 1)."""
+        key = (record.topic, record.partition)
+        offset, count = self._held.get(key, (record.offset, 0))
+        count = count + 1 if offset == record.offset else 1
+        self._held[key] = (record.offset, count)
+        return count
+
+    def clear(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """The partition moved past its held record."""
+        self._held.pop((record.topic, record.partition), None)
+
+
+async def _commit(current: BridgeDeps, message: KafkaMessage) -> None:
+    try:
+        await current.acknowledge(message)
+    except Exception as exc:
+        # Started or dead-lettered already: the next commit on this partition covers it, or
+        # whoever reads it again handles it once more (a second start joins the same workflow).
+        log.warning("commit of %s failed (%s)", _where(message.raw_message), _describe(exc))
+
+
+async def _seek_back(message: KafkaMessage) -> None:
+    try:
+        await message.nack()  # seeks this record's partition back to this record
+    except IllegalStateError:
+        # Reassigned meanwhile: its new reader starts at the committed offset, this record.
+        log.info("%s was reassigned before it could be read again", _where(message.raw_message))
+
+
+async def _hold(message: KafkaMessage) -> None:
+    """Leave the record uncommitted and fetch nothing more on its consumer."""
+    await _seek_back(message)
+    consumer = message.consumer
+    if isinstance(consumer, AIOKafkaConsumer):
+        consumer.pause(*consumer.assignment())
+
+
+def _where(record: ConsumerRecord[bytes, bytes]) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's type, Temporal status and where it was raised; never its message."""
+    name = type(exc).__qualname__
+    if type(exc).__module__ != "builtins":
+        name = f"{type(exc).__module__}.{name}"
+    if isinstance(exc, RPCError):
+        name = f"{name} {exc.status.name}"
+    elif isinstance(exc.__cause__, RPCError):
+        name = f"{name} after RPCError {exc.__cause__.status.name}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        name = f"{name} at {Path(frames[-1].filename).name}:{frames[-1].lineno}"
+    return name
 
 
 def _security(options: dict[str, object]) -> BaseSecurity | None:

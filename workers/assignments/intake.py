@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -19,11 +21,23 @@ from workers.trackers.tracker_store import check_conversation
 from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
 from workflows.search_attributes import ASSIGNEE_ID, MEMBER_ID
 
+EmployeeLookup = Callable[[Sessions, str], Awaitable[employees.EmployeeRecord | None]]
+"""Finds an employee by id (None when unknown); raises when the database cannot answer."""
+
 
 def make_assignment_starter(
-    temporal: Client, task_queue: str, ops: OpsConfig, sessions: Sessions
+    temporal: Client,
+    task_queue: str,
+    ops: OpsConfig,
+    sessions: Sessions,
+    *,
+    find_employee: EmployeeLookup = employees.get_employee,
 ) -> AssignmentHandler:
-    """The bridge's handler for ``followup-assignments.v1`` record values."""
+    """The bridge's handler for ``followup-assignments.v1`` record values.
+
+    ``find_employee`` is injectable so tests can make the database unreachable for one check.
+    A database error propagates: the bridge reads the record again rather than guessing.
+    """
 
     async def start(value: bytes | None) -> None:
         accepted = parse_assignment(value)
@@ -40,7 +54,7 @@ def make_assignment_starter(
         except InvalidTrackerWriteError as exc:
             raise Rejected(f"invalid {FOLLOWUP_ASSIGNED} data: {exc}") from None
         assignee = assignment.assignee_employee_id
-        if await employees.get_employee(sessions, assignee) is None:
+        if await find_employee(sessions, assignee) is None:
             raise Rejected(
                 f"invalid {FOLLOWUP_ASSIGNED} data: assignee_employee_id {assignee} "
                 "is not a known employee"

@@ -1,10 +1,15 @@
 """Turning raw Kafka record values into validated commands, or a reason to dead-letter them.
 
-Pure functions: everything the bridge decides about a record's validity is here and unit-tested."""
+Pure functions: everything the bridge decides about a record's validity is here and unit-tested.
+Whatever parsing raises is a property of the bytes, so it becomes ``Rejected`` (a dead letter):
+reading the record again could never help."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -40,28 +45,54 @@ def _describe(error: ValidationError, prefix: str) -> str:
     return "; ".join(parts)
 
 
-def parse_envelope(value: bytes | None) -> CloudEvent:
-    """Decode a structured-mode CloudEvent.
+@contextmanager
+def _parser_errors_rejected() -> Iterator[None]:
+    """Turn anything the JSON or pydantic parsers raise into ``Rejected``.
 
-    Raises:
-        Rejected: not UTF-8 JSON, not an object, or not a valid CloudEvent.
+    The reason names the error's type only: its message may quote the value.
     """
-    if value is None:
-        raise Rejected("empty record value (tombstone)")
     try:
-        raw = json.loads(value.decode("utf-8"))
+        yield
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("value is nested too deeply to parse") from None
+    except Exception as exc:
+        raise Rejected(f"value could not be parsed ({type(exc).__name__})") from None
+
+
+def _load_json(value: bytes) -> object:
+    try:
+        return json.loads(value.decode("utf-8"))
     except UnicodeDecodeError:
         raise Rejected("value is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise Rejected(
             f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    if not isinstance(raw, dict):
-        raise Rejected("value is JSON but not an object (a CloudEvent is a JSON object)")
-    try:
-        return CloudEvent.model_validate(raw)
-    except ValidationError as exc:
-        raise Rejected(f"not a CloudEvent 1.0: {_describe(exc, '')}") from None
+    except ValueError:
+        # Not a syntax error: Python refuses integer strings over its conversion limit.
+        limit = sys.get_int_max_str_digits()
+        raise Rejected(f"value is not usable JSON: a number has more digits than {limit}") from None
+
+
+def parse_envelope(value: bytes | None) -> CloudEvent:
+    """Decode a structured-mode CloudEvent.
+
+    Raises:
+        Rejected: not UTF-8 JSON, not an object, not a valid CloudEvent, or anything else the
+            parsers raise on (nesting too deep, a number too long).
+    """
+    if value is None:
+        raise Rejected("empty record value (tombstone)")
+    with _parser_errors_rejected():
+        raw = _load_json(value)
+        if not isinstance(raw, dict):
+            raise Rejected("value is JSON but not an object (a CloudEvent is a JSON object)")
+        try:
+            return CloudEvent.model_validate(raw)
+        except ValidationError as exc:
+            raise Rejected(f"not a CloudEvent 1.0: {_describe(exc, '')}") from None
 
 
 def parse_typed(value: bytes | None, event_type: str, model: type[DataT]) -> Accepted[DataT]:
@@ -73,8 +104,9 @@ def parse_typed(value: bytes | None, event_type: str, model: type[DataT]) -> Acc
     event = parse_envelope(value)
     if event.type != event_type:
         raise Rejected(f"unknown event type {event.type!r} on this topic (expected {event_type!r})")
-    try:
-        data = model.model_validate(event.data)
-    except ValidationError as exc:
-        raise Rejected(f"invalid {event_type} data: {_describe(exc, 'data.')}") from None
+    with _parser_errors_rejected():
+        try:
+            data = model.model_validate(event.data)
+        except ValidationError as exc:
+            raise Rejected(f"invalid {event_type} data: {_describe(exc, 'data.')}") from None
     return Accepted(event=event, data=data)

@@ -33,7 +33,33 @@ TRANSIENT_CODES = {
 }
 
 
+# Refusals retrying cannot heal: credentials, permissions, a request Temporal will never accept
+# (an unregistered search attribute, say), a namespace or API that does not exist.
+PERMANENT_CODES = {
+    RPCStatusCode.UNAUTHENTICATED,
+    RPCStatusCode.PERMISSION_DENIED,
+    RPCStatusCode.INVALID_ARGUMENT,
+    RPCStatusCode.NOT_FOUND,
+    RPCStatusCode.UNIMPLEMENTED,
+}
+
+
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th consecutive failure (1-based), capped at 10."""
+    return RETRY_DELAYS[min(max(attempt, 1), len(RETRY_DELAYS)) - 1]
+
+
+def permanent_refusal(exc: BaseException) -> str | None:
+    """``RPCError <STATUS>`` when ``exc`` is a Temporal refusal retrying will not heal, else None.
+
+    Only the status: the error's message may name the workflow's input.
+    """
+    if isinstance(exc, RPCError) and exc.status in PERMANENT_CODES:
+        return f"RPCError {exc.status.name}"
+    return None
 
 
 class TemporalUnavailable(Exception):
