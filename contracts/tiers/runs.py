@@ -137,6 +137,14 @@ class FailureInput(BaseModel):
     message: str
 
 
+class RemoveShardsInput(BaseModel):
+    """Remove one workflow run's shard files (a run that stops without ``finish``)."""
+
+    period: PeriodStr
+    # A path component of the folder removed: a Temporal run id, never "..", never a "/".
+    run_id: str = Field(pattern=r"^[0-9A-Za-z-]{1,64}$")
+
+
 class TierRunReport(BaseModel):
     """The run report: stored in ``tier_runs.report`` and shown by the API and the CLI."""
 

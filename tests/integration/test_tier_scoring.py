@@ -1,8 +1,9 @@
 """The monthly tier scoring run on real Temporal, PostgreSQL and Kafka.
 
-A generated extract of a few thousand members is scored by an in-process worker; the tests read
-back the stored rows, the ``tier-levels.v1`` records and the run report. Each test uses periods
-of its own (workflow ids are business keys shared by the whole session).
+A generated extract of a few thousand members is scored by an in-process worker
+(``tier_harness.py``); the tests read back the stored rows, the ``tier-levels.v1`` records, the
+run report, the run's history and the files it left. Each test uses periods of its own
+(workflow ids are business keys shared by the whole session).
 """
 
 from __future__ import annotations
@@ -10,233 +11,46 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import polars as pl
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
-from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.worker import Worker
 
 from contracts.ids import TIER_SCHEDULE_ID
 from contracts.tiers.events import TIER_LEVEL_CHANGED
-from contracts.tiers.runs import ShardInput, TierRunReport, previous_period
-from tests.conftest import unique_topics
-from workers.platform.database import Sessions, create_engine, session_factory
-from workers.platform.kafka_client import EventPublisher, connection_options, ensure_topics
-from workers.platform.kafka_reader import read_topic
-from workers.platform.migrate import upgrade
-from workers.platform.settings import Settings
-from workers.tiers.runs import persist
-from workers.tiers.runs import steps as runs
-from workers.tiers.runs.activities import ChunkWriter, TierActivities, write_chunk
-from workers.tiers.runs.schedule import ensure_schedule, start_or_get_run
-from workflows.tiers.tier_scoring import (
-    MonthlyTierScoringWorkflow,
-    TierScoringWorkflow,
-    period_before,
+from contracts.tiers.runs import previous_period
+from tests.integration.tier_harness import (
+    COMPARED,
+    MEMBERS,
+    CrashOnce,
+    HoldShards,
+    WatchShards,
+    activity_attempts,
+    existing,
+    expected,
+    generate,
+    harness,
+    refusal_in,
+    runs_input,
+    unique_periods,
+    wait_result,
+    work_left,
 )
+from workers.platform.settings import Settings
+from workers.tiers.runs import workspace
+from workers.tiers.runs.schedule import ensure_schedule, start_or_get_run
+from workflows.tiers.tier_scoring import TierScoringWorkflow, period_before
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-MEMBERS = 2_000
-COMPARED = list(persist.RESULT_COLUMNS)
-
-
-def canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """JSON columns re-encoded with sorted keys (PostgreSQL's jsonb text differs in spacing)."""
-    return frame.with_columns(
-        pl.col(c).map_elements(
-            lambda text: json.dumps(json.loads(text), sort_keys=True), return_dtype=pl.String
-        )
-        for c in persist.JSON_COLUMNS
-    )
-
-
-@dataclass
-class Harness:
-    """An in-process worker with the tier workflows, and what the tests read back."""
-
-    settings: Settings
-    sessions: Sessions
-    client: Client
-    task_queue: str
-    activities: TierActivities
-
-    @property
-    def topic(self) -> str:
-        return self.settings.topics.tier_levels
-
-    async def run(self, period: str, *, rerun: bool = False) -> TierRunReport:
-        handle, _ = await start_or_get_run(
-            self.client, self.task_queue, period, rerun=rerun, shard_count=3
-        )
-        return await handle.result()
-
-    async def rows(self, period: str) -> pl.DataFrame:
-        async with persist.raw_connection(self.sessions) as conn:
-            records = await conn.fetch(
-                "SELECT member_id, total, household_total, level_code, level_name, "
-                "previous_level_code, atm_service_charge_code, points_by_goal::text, "
-                "points_by_item::text, possible_by_goal::text, published_at "
-                "FROM tier_results WHERE period = $1 ORDER BY member_id",
-                period,
-            )
-        return canonical(
-            pl.DataFrame(
-                [dict(r) for r in records],
-                schema={
-                    "member_id": pl.String,
-                    "total": pl.Int64,
-                    "household_total": pl.Int64,
-                    "level_code": pl.String,
-                    "level_name": pl.String,
-                    "previous_level_code": pl.String,
-                    "atm_service_charge_code": pl.Int64,
-                    "points_by_goal": pl.String,
-                    "points_by_item": pl.String,
-                    "possible_by_goal": pl.String,
-                    "published_at": pl.Datetime("us", "UTC"),
-                },
-            )
-        )
-
-    async def run_row(self, period: str) -> dict[str, Any] | None:
-        async with persist.raw_connection(self.sessions) as conn:
-            return await persist.get_run(conn, period)
-
-    async def events(self, count: int) -> list[dict[str, Any]]:
-        records = await read_topic(self.settings.kafka, self.topic, count, timeout=30)
-        result = []
-        for record in records:
-            event = record.json()
-            event["_key"] = (record.key or b"").decode()
-            result.append(event)
-        return result
-
-    async def depth(self) -> int:
-        """Records in the topic (end minus beginning offsets over all partitions)."""
-        consumer = AIOKafkaConsumer(
-            **connection_options(self.settings.kafka),
-            group_id=f"tier-depth-{uuid.uuid4().hex[:8]}",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            ends = await consumer.end_offsets(tps)
-            begins = await consumer.beginning_offsets(tps)
-            return sum(ends[tp] - begins[tp] for tp in tps)
-        finally:
-            await consumer.stop()
-
-
-@dataclass
-class CrashOnce:
-    """A chunk writer that crashes shard ``shard``'s first attempt at its second chunk.
-
-    Every other chunk is stored by the production writer; each call is recorded as
-    ``(shard index, attempt, chunk number)``.
-    """
-
-    shard: int
-    calls: list[tuple[int, int, int]]
-
-    async def __call__(
-        self, conn: asyncpg.Connection, shard: ShardInput, number: int, chunk: pl.DataFrame
-    ) -> int:
-        attempt = activity.info().attempt
-        self.calls.append((shard.shard.index, attempt, number))
-        if shard.shard.index == self.shard and attempt == 1 and number == 1:
-            raise RuntimeError(f"worker lost in the middle of shard {self.shard}")
-        return await write_chunk(conn, shard, number, chunk)
-
-
-def program_file(tmp_path: Path) -> Path:
-    """The shipped default program (copied, so a test may edit it)."""
-    source = runs.program_path(Settings(tier_program=None))
-    target = tmp_path / "program.yaml"
-    target.write_text(source.read_text())
-    return target
-
-
-def generate(settings: Settings, period: str, members: int, seed: int) -> Path:
-    """A generated extract for ``period`` under the settings' extract root."""
-    from workers.tiers.generator import generate_extract
-
-    folder = settings.tier_extract_root / period
-    generate_extract(folder, members=members, seed=seed, period=period, file_format="parquet")
-    return folder
-
-
-def expected(settings: Settings, period: str, previous: pl.DataFrame) -> pl.DataFrame:
-    """The engine's results for the whole extract, shaped as stored (no sharding)."""
-    assert settings.tier_program is not None
-    validated = runs.validate(settings.tier_program, settings.tier_extract_root / period, period)
-    frame = runs.score_frames(validated.program, validated.frames, previous, period)
-    return canonical(frame.select(COMPARED).sort("member_id"))
-
-
-@asynccontextmanager
-async def harness(
-    base_settings: Settings,
-    temporal_client: Client,
-    postgres_url: str,
-    tmp_path: Path,
-    chunk_writer: ChunkWriter = write_chunk,
-) -> AsyncIterator[Harness]:
-    """A worker on a queue of its own, fresh topics, extracts under ``tmp_path``."""
-    await upgrade(postgres_url)
-    settings = base_settings.model_copy(
-        update={
-            "topics": unique_topics("tiers"),
-            "database": base_settings.database.model_copy(update={"url": postgres_url}),
-            "tier_extract_root": tmp_path / "extracts",
-        }
-    )
-    settings = settings.model_copy(update={"tier_program": program_file(tmp_path)})
-    await ensure_topics(settings.kafka, [settings.topics.tier_levels])
-    engine = create_engine(postgres_url, pool_size=4)
-    sessions = session_factory(engine)
-    publisher = EventPublisher(settings.kafka)
-    await publisher.start()
-    activities = TierActivities(sessions, publisher, settings, chunk_writer=chunk_writer)
-    queue = f"tiers-{uuid.uuid4().hex[:8]}"
-    try:
-        async with Worker(
-            temporal_client,
-            task_queue=queue,
-            workflows=[TierScoringWorkflow, MonthlyTierScoringWorkflow],
-            activities=activities.all(),
-        ):
-            yield Harness(settings, sessions, temporal_client, queue, activities)
-    finally:
-        await publisher.stop()
-        await engine.dispose()
-
-
-def _unique_periods(count: int) -> list[str]:
-    """Consecutive periods no other test uses (workflow ids are shared by the session)."""
-    year = 2100 + uuid.uuid4().int % 800
-    return [f"{year:04d}-{month:02d}" for month in range(1, count + 1)]
 
 
 async def test_runs_persist_engine_results_and_publish_only_changes(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
-    first, second = _unique_periods(2)
+    first, second = unique_periods(2)
     async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
         generate(h.settings, first, MEMBERS, seed=11)
         empty = pl.DataFrame(schema={"member_id": pl.String, "level_code": pl.String})
@@ -306,7 +120,7 @@ async def test_runs_persist_engine_results_and_publish_only_changes(
 async def test_invalid_extract_fails_before_anything_is_written(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
-    (period,) = _unique_periods(1)
+    (period,) = unique_periods(1)
     async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
         folder = generate(h.settings, period, 300, seed=5)
         members = pl.read_parquet(folder / "members.parquet")
@@ -325,7 +139,7 @@ async def test_invalid_extract_fails_before_anything_is_written(
 async def test_shard_failing_midway_resumes_without_redoing_finished_shards(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
-    (period,) = _unique_periods(1)
+    (period,) = unique_periods(1)
     crash = CrashOnce(shard=1, calls=[])
     async with harness(base_settings, temporal_client, postgres_url, tmp_path, crash) as h:
         generate(h.settings, period, MEMBERS, seed=21)
@@ -353,13 +167,6 @@ async def test_shard_failing_midway_resumes_without_redoing_finished_shards(
         assert rows.select(COMPARED).equals(expected(h.settings, period, empty))
         assert report.members_scored == MEMBERS
         assert await h.depth() == report.members_published == MEMBERS
-
-
-def runs_input(period: str) -> Any:
-    """Three shards of small chunks, so a shard has several chunks to resume between."""
-    from contracts.tiers.runs import TierScoringInput
-
-    return TierScoringInput(period=period, shard_count=3, chunk_size=200)
 
 
 async def test_monthly_schedule_spec_and_trigger_scores_previous_month(
@@ -398,20 +205,6 @@ async def test_monthly_schedule_spec_and_trigger_scores_previous_month(
             await schedule.delete()
 
 
-async def wait_result(handle: Any, timeout: float = 60.0) -> TierRunReport:
-    """The run's report once the child exists and completes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            result: TierRunReport = await handle.result()
-            return result
-        except Exception:
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.5)
-
-
 async def test_api_starts_runs_and_shows_reports_and_member_summaries(
     base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -423,7 +216,7 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
     from workers.platform.web.dependencies import DeskServices, bind
     from workers.tiers.runs.routes import router
 
-    (period,) = _unique_periods(1)
+    (period,) = unique_periods(1)
     async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
         generate(h.settings, period, 300, seed=8)
         app = FastAPI()
@@ -467,3 +260,160 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
             assert len(body["points_by_item"]) >= len(json.loads(member["points_by_item"]))
             assert (await api.get("/api/v1/members/999999999999/tier")).status_code == 404
             assert (await api.get("/api/v1/members/12a/tier")).status_code == 422
+
+
+# --- Unreadable extracts, and the shard files a run leaves (none) ------------------------
+
+HOLD_GUARD = 120.0
+"""Seconds a test waits for a held shard before giving up (a hang guard, not a measurement)."""
+
+
+def _corrupt(folder: Path, fmt: str) -> None:
+    if fmt == "csv":  # a byte that is no UTF-8, in the second account row (line 3)
+        lines = (folder / "accounts.csv").read_bytes().split(b"\n")
+        lines[2] = lines[2][:1] + b"\xe9" + lines[2][1:]
+        (folder / "accounts.csv").write_bytes(b"\n".join(lines))
+    else:  # a copy cut short
+        data = (folder / "members.parquet").read_bytes()
+        (folder / "members.parquet").write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "refusal"),
+    [
+        ("csv", "accounts.csv: line 3: not UTF-8"),
+        ("parquet", "members.parquet: not a readable Parquet file"),
+    ],
+)
+async def test_corrupt_extract_fails_at_once_with_one_prepare_attempt(
+    base_settings: Settings,
+    temporal_client: Client,
+    postgres_url: str,
+    tmp_path: Path,
+    fmt: str,
+    refusal: str,
+) -> None:
+    (period,) = unique_periods(1)
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path) as h:
+        _corrupt(generate(h.settings, period, 300, seed=6, file_format=fmt), fmt)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await h.run(period)
+        cause = refusal_in(failure.value, "ExtractError")
+        assert cause is not None and cause.non_retryable
+        assert cause.message.startswith(refusal)
+        handle = h.client.get_workflow_handle(f"tier-scoring-{period}")
+        assert await activity_attempts(handle, "prepare") == [1], "refused, not retried"
+        assert await h.run_row(period) is None
+        assert work_left(h.settings) == []
+
+
+async def test_no_shard_files_remain_after_a_completed_run(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    (period,) = unique_periods(1)
+    watch = WatchShards()
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, watch) as h:
+        generate(h.settings, period, MEMBERS, seed=31)
+        report = await h.run(period)
+        assert report.members_scored == MEMBERS
+        # The shards were there while they were scored ...
+        assert len(watch.seen) == 3
+        assert all("accounts.parquet" in files for files in watch.seen.values())
+        # ... and nothing is left: no shard file, no run or period folder.
+        assert existing(set(watch.seen)) == []
+        assert work_left(h.settings) == []
+
+
+async def test_no_shard_files_remain_after_a_run_failing_midway(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    (period,) = unique_periods(1)
+    watch = WatchShards()
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, watch) as h:
+        # The first chunk stored breaks the program file: the shards scored after it fail.
+        watch.break_program = h.settings.tier_program
+        generate(h.settings, period, MEMBERS, seed=32)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await h.run(period)
+        assert watch.seen, "prepare wrote the shards and scoring had begun"
+        assert existing(set(watch.seen)) == []
+        assert work_left(h.settings) == []
+        assert refusal_in(failure.value, "ProgramError") is not None
+        run = await h.run_row(period)
+        assert run is not None and run["state"] == "failed"
+
+
+async def test_cancelled_run_leaves_no_shard_files(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    (period,) = unique_periods(1)
+    hold = HoldShards()
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, hold) as h:
+        generate(h.settings, period, MEMBERS, seed=33)
+        handle, _ = await start_or_get_run(h.client, h.task_queue, period, shard_count=3)
+        try:
+            await asyncio.wait_for(hold.entered.wait(), HOLD_GUARD)
+            assert existing(hold.folders), "a shard is being scored from its files"
+            await handle.cancel()
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+        finally:
+            hold.release.set()
+        assert existing(hold.folders) == []
+        assert work_left(h.settings) == []
+
+
+async def test_terminated_run_files_go_with_the_next_run_of_the_period(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    (period,) = unique_periods(1)
+    hold = HoldShards()
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, hold) as h:
+        generate(h.settings, period, MEMBERS, seed=34)
+        handle, _ = await start_or_get_run(h.client, h.task_queue, period, shard_count=3)
+        try:
+            await asyncio.wait_for(hold.entered.wait(), HOLD_GUARD)
+            await handle.terminate("stopped by an operator")
+            left = existing(hold.folders)
+            assert left, "a terminated run runs no code: its files stay until the next run"
+            hold.holding = False
+            report = await h.run(period)  # the period again: a new run after the terminated
+            assert report.members_scored == MEMBERS
+        finally:
+            hold.release.set()
+        assert existing(set(left)) == []
+        assert work_left(h.settings) == []
+
+
+async def test_worker_start_up_removes_the_folders_of_closed_runs_only(
+    base_settings: Settings, temporal_client: Client, postgres_url: str, tmp_path: Path
+) -> None:
+    stopped, running = unique_periods(2)
+    hold = HoldShards()
+    async with harness(base_settings, temporal_client, postgres_url, tmp_path, hold) as h:
+        root = workspace.work_root(h.settings.tier_extract_root)
+        generate(h.settings, stopped, 300, seed=35)
+        generate(h.settings, running, 300, seed=36)
+        first, _ = await start_or_get_run(h.client, h.task_queue, stopped, shard_count=2)
+        terminated = workspace.run_folder(root, stopped, first.result_run_id or "")
+        await asyncio.wait_for(hold.held(terminated), HOLD_GUARD)
+        await first.terminate("stopped by an operator")
+        second, _ = await start_or_get_run(h.client, h.task_queue, running, shard_count=2)
+        open_run = workspace.run_folder(root, running, second.result_run_id or "")
+        try:
+            await asyncio.wait_for(hold.held(open_run), HOLD_GUARD)
+            # A run Temporal no longer knows (past retention): its folder goes too.
+            forgotten = workspace.run_folder(root, stopped, str(uuid.uuid4()))
+            await asyncio.to_thread(forgotten.mkdir, parents=True)
+            assert existing({terminated, open_run}) == sorted([terminated, open_run])
+
+            removed = await workspace.remove_closed_runs(h.client, root)
+
+            assert sorted(removed) == sorted([terminated, forgotten])
+            assert existing({terminated, forgotten, open_run}) == [open_run]
+            await second.cancel()
+            with pytest.raises(WorkflowFailureError):
+                await second.result()
+        finally:
+            hold.release.set()
+        assert work_left(h.settings) == []

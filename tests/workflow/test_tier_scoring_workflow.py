@@ -7,6 +7,7 @@ again, and a validation failure stops the run before anything is recorded.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from contracts.tiers.runs import (
     PrepareResult,
     PublishInput,
     PublishResult,
+    RemoveShardsInput,
     ShardFiles,
     ShardInput,
     ShardResult,
@@ -47,9 +49,21 @@ class FakeTierActivities:
         self.fail_shard_once = fail_shard_once
         self.failures: list[str] = []
         self.invalid: str | None = None
+        self.bad_program_shard: int | None = None  # this shard fails for good
+        self.hold_shards = False  # score_shard waits until cancelled
+        self.held = asyncio.Event()  # set once a held score_shard is waiting
+        self.removed: list[RemoveShardsInput] = []
+        self.removal_fails = False
 
     def all(self) -> list[Any]:
-        return [self.prepare, self.score_shard, self.publish_changes, self.finish, self.failure]
+        return [
+            self.prepare,
+            self.score_shard,
+            self.publish_changes,
+            self.finish,
+            self.failure,
+            self.remove_shards,
+        ]
 
     @activity.defn(name="prepare")
     async def prepare(self, start: PrepareInput) -> PrepareResult:
@@ -71,6 +85,11 @@ class FakeTierActivities:
     async def score_shard(self, shard: ShardInput) -> ShardResult:
         index = shard.shard.index
         self.calls[f"score-{index}"] += 1
+        if index == self.bad_program_shard:
+            raise ApplicationError("item g9_nope: unknown item", type="ProgramError")
+        if self.hold_shards:
+            self.held.set()
+            await asyncio.Event().wait()  # until the activity is cancelled
         if index == self.fail_shard_once and activity.info().attempt == 1:
             activity.heartbeat(1, 50)  # half the shard stored before the "crash"
             raise RuntimeError("worker lost mid-shard")
@@ -101,6 +120,13 @@ class FakeTierActivities:
     async def failure(self, failure: FailureInput) -> None:
         self.calls["record_failure"] += 1
         self.failures.append(failure.message)
+
+    @activity.defn(name="remove_shards")
+    async def remove_shards(self, remove: RemoveShardsInput) -> None:
+        self.calls["remove_shards"] += 1
+        self.removed.append(remove)
+        if self.removal_fails:
+            raise ApplicationError("shard folder not removable", non_retryable=True)
 
 
 async def _run(
@@ -158,6 +184,92 @@ async def test_invalid_extract_fails_without_recording(
     assert fakes.calls["prepare"] == 1  # non-retryable: not attempted again
     assert not any(k.startswith("score") for k in fakes.calls)
     assert fakes.calls["record_failure"] == 0
+
+
+async def test_completed_run_leaves_removal_to_finish(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    # finish removes the shard files itself: no extra activity, the command sequence of a
+    # completed run is what it was before remove_shards existed.
+    fakes = FakeTierActivities(shards=2)
+    await _run(time_skipping_env, fakes, TierScoringInput(period="2026-08"))
+    assert fakes.calls["finish"] == 1 and fakes.calls["remove_shards"] == 0
+
+
+async def _started(
+    env: WorkflowEnvironment, fakes: FakeTierActivities, period: str
+) -> tuple[Any, Worker]:
+    queue = f"tiers-{uuid.uuid4().hex[:8]}"
+    worker = Worker(
+        env.client, task_queue=queue, workflows=[TierScoringWorkflow], activities=fakes.all()
+    )
+    handle = await env.client.start_workflow(
+        TierScoringWorkflow.run,
+        TierScoringInput(period=period, shard_count=2, max_concurrent_shards=2),
+        id=f"tier-scoring-{period}-{uuid.uuid4().hex[:6]}",
+        task_queue=queue,
+    )
+    return handle, worker
+
+
+async def test_run_failing_midway_removes_its_shard_files(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities(shards=2)
+    fakes.bad_program_shard = 1
+    handle, worker = await _started(time_skipping_env, fakes, "2026-07")
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    assert "g9_nope" in str(failure.value.cause)
+    assert fakes.calls["score-1"] == 1  # ProgramError: not retried
+    assert fakes.calls["record_failure"] == 1 and fakes.calls["finish"] == 0
+    assert fakes.removed == [RemoveShardsInput(period="2026-07", run_id=handle.result_run_id)]
+
+
+async def test_invalid_extract_removes_whatever_prepare_wrote(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities()
+    fakes.invalid = "accounts.csv: line 3: not UTF-8"
+    handle, worker = await _started(time_skipping_env, fakes, "2026-06")
+    async with worker:
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert fakes.calls["prepare"] == 1 and fakes.calls["record_failure"] == 0
+    assert [r.run_id for r in fakes.removed] == [handle.result_run_id]
+
+
+async def test_cancelled_run_removes_its_shard_files(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities(shards=2)
+    fakes.hold_shards = True
+    handle, worker = await _started(time_skipping_env, fakes, "2026-05")
+    async with worker:
+        await fakes.held.wait()
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    # Cancelled while shards score: recorded as a failed run, like any stop after prepare.
+    assert "Cancelled" in str(failure.value.cause)
+    assert [r.run_id for r in fakes.removed] == [handle.result_run_id]
+    assert fakes.calls["finish"] == 0
+
+
+async def test_failed_removal_does_not_hide_why_the_run_failed(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = FakeTierActivities(shards=2)
+    fakes.bad_program_shard = 0
+    fakes.removal_fails = True
+    handle, worker = await _started(time_skipping_env, fakes, "2026-04")
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    cause: Any = failure.value.cause
+    assert cause.type == "TierRunFailed" and "g9_nope" in cause.message
+    assert fakes.calls["remove_shards"] == 1
 
 
 async def test_period_before_uses_the_program_time_zone() -> None:

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         PrepareResult,
         PublishInput,
         PublishResult,
+        RemoveShardsInput,
         ShardInput,
         ShardResult,
         TierRunProgress,
@@ -51,11 +52,17 @@ PREPARE_TIMEOUT = timedelta(minutes=30)
 SHARD_TIMEOUT = timedelta(hours=1)
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 FINISH_TIMEOUT = timedelta(minutes=2)
+SHARD_CLEANUP_PATCH = "tier-shard-cleanup"
+"""Runs that stop without ``finish`` remove their shard files (``remove_shards``); histories
+recorded before it replay without that activity."""
 
 
 @workflow.defn
 class TierScoringWorkflow:
-    """Score one period: prepare → (score_shard → publish_changes) per shard → finish."""
+    """Score one period: prepare → (score_shard → publish_changes) per shard → finish.
+
+    A run that stops short of finish (failed, cancelled) ends with remove_shards.
+    """
 
     @workflow.init
     def __init__(self, start: TierScoringInput) -> None:
@@ -73,7 +80,38 @@ class TierScoringWorkflow:
 
     @workflow.run
     async def run(self, start: TierScoringInput) -> TierRunReport:
-        """Run the period and return its report."""
+        """Run the period and return its report.
+
+        However the run stops short of ``finish`` (which removes the shard files itself) -
+        failed in any step or cancelled - its shard files are removed: they hold member
+        balances. A terminated run runs no code; the next run of the period removes them.
+        """
+        # Asked once, first thing (docs/workflow-versioning.md): runs started before the
+        # change keep the old path to the end, and replay their histories without the activity.
+        removes_shards = workflow.patched(SHARD_CLEANUP_PATCH)
+        finished = False
+        try:
+            report = await self._run(start)
+            finished = True
+            return report
+        finally:
+            if removes_shards and not finished:
+                await self._remove_shards(start.period)
+
+    async def _remove_shards(self, period: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                TierActivities.remove_shards,
+                RemoveShardsInput(period=period, run_id=workflow.info().run_id),
+                start_to_close_timeout=FINISH_TIMEOUT,
+                retry_policy=TIER_STEP_RETRY,
+            )
+        except ActivityError as err:
+            # The run's own failure (or cancellation) is what the caller must see; files left
+            # are removed by the period's next run or a worker's start-up.
+            workflow.logger.warning("shard files of %s not removed: %s", period, err.cause)
+
+    async def _run(self, start: TierScoringInput) -> TierRunReport:
         info = workflow.info()
         started_at = workflow.now()
         phase_seconds: dict[str, float] = {}

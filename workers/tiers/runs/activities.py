@@ -7,7 +7,6 @@ keeps heartbeating and serving other workflows; polars releases the GIL while it
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from contracts.tiers.runs import (
     PrepareResult,
     PublishInput,
     PublishResult,
+    RemoveShardsInput,
     ShardInput,
     ShardResult,
     TierRunReport,
@@ -33,7 +33,7 @@ from contracts.tiers.runs import (
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher
 from workers.platform.settings import Settings
-from workers.tiers.runs import persist
+from workers.tiers.runs import persist, workspace
 from workers.tiers.runs import steps as runs
 from workers.tiers.runs.events import event_id_prefix, level_change_values
 from workers.tiers.runs.report import build_report
@@ -110,11 +110,12 @@ class TierActivities:
             self.publish_changes,
             self.finish,
             self.record_failure,
+            self.remove_shards,
         ]
 
     @property
     def _work_root(self) -> Path:
-        return self._settings.tier_extract_root / runs.WORK_FOLDER
+        return workspace.work_root(self._settings.tier_extract_root)
 
     @activity.defn
     async def prepare(self, start: PrepareInput) -> PrepareResult:
@@ -122,9 +123,12 @@ class TierActivities:
 
         Nothing is written (run row or results) unless the program and the whole extract are
         valid; a validation failure is a non-retryable ``ApplicationError`` naming the file,
-        column and row (or the item or level).
+        column and row (or the item or level). First, the shard files other runs of the period
+        left behind (a terminated run) are removed, whether or not this run gets further.
         """
         began = time.perf_counter()
+        run_id = activity.info().workflow_run_id or "run"
+        await asyncio.to_thread(workspace.remove_other_runs, self._work_root, start.period, run_id)
         program_path = runs.program_path(self._settings)
         folder = self._settings.tier_extract_root / start.period
         validated = await _with_heartbeats(
@@ -134,8 +138,7 @@ class TierActivities:
         async with persist.raw_connection(self._sessions) as conn:
             previous = await persist.read_levels(conn, before)
             await persist.start_run(conn, start.period, start.workflow_id, start.started_at)
-        info = activity.info()
-        work = self._work_root / start.period / (info.workflow_run_id or "run")
+        work = workspace.run_folder(self._work_root, start.period, run_id)
         shard_count = shard_count_for(validated.members, start.shard_count)
         shards = await _with_heartbeats(
             lambda: runs.write_shards(validated.frames, previous, work, shard_count), "sharding"
@@ -228,8 +231,14 @@ class TierActivities:
 
     @activity.defn
     async def finish(self, finish: FinishInput) -> TierRunReport:
-        """Write the run report into ``tier_runs`` and remove the shard files."""
+        """Remove the shard files, then write the run report into ``tier_runs``.
+
+        Removal comes first: a run is only recorded ``completed`` once no member data is left
+        on disk, and a removal that keeps failing fails the run (with the reason) instead of
+        leaving the files behind unnoticed.
+        """
         report = build_report(finish)
+        await asyncio.to_thread(workspace.remove_run, Path(finish.prepare.work_folder))
         async with persist.raw_connection(self._sessions) as conn:
             await persist.finish_run(
                 conn,
@@ -238,7 +247,6 @@ class TierActivities:
                 report.finished_at,
                 report.model_dump(mode="json"),
             )
-        await asyncio.to_thread(shutil.rmtree, finish.prepare.work_folder, True)
         return report
 
     @activity.defn
@@ -246,3 +254,10 @@ class TierActivities:
         """Mark the period's run as failed (the run row exists since ``prepare``)."""
         async with persist.raw_connection(self._sessions) as conn:
             await persist.finish_run(conn, failure.period, "failed", datetime.now(UTC), None)
+
+    @activity.defn
+    async def remove_shards(self, remove: RemoveShardsInput) -> None:
+        """Remove a run's shard files: the workflow calls it when the run stops without
+        ``finish`` (failed or cancelled), since the files hold member balances."""
+        folder = workspace.run_folder(self._work_root, remove.period, remove.run_id)
+        await asyncio.to_thread(workspace.remove_run, folder)

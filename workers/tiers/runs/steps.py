@@ -20,13 +20,12 @@ from workers.tiers.runs.report import summarize
 from workers.tiers.scoring.engine import score_extract
 from workers.tiers.scoring.extract import TABLE_NAMES, ExtractError
 from workers.tiers.scoring.extract import read_extract as read_extract_folder
+from workers.tiers.scoring.files import check_file, read_faults
 from workers.tiers.scoring.program import DEFAULT_PROGRAM_PATH, ProgramError
 from workers.tiers.scoring.program import load_program as load_program_file
 from workers.tiers.scoring.results import stored_frame
 from workers.tiers.scoring.sharding import assign_shards, split_by_shard
 
-WORK_FOLDER = ".work"
-"""Shard files live under ``<extract root>/.work/<period>/<run id>/shard-NNN/``."""
 PREVIOUS_FILE = "previous.parquet"
 """The previous period's levels of a shard's members, beside its extract tables."""
 
@@ -47,15 +46,18 @@ class Validated:
 
 
 def load_program(path: Path) -> TierProgram:
-    """Load and validate the program; a bad one is a non-retryable ``ProgramError``."""
+    """Load and validate the program; a bad one is a non-retryable ``ProgramError``.
+
+    Bad includes unreadable: missing, a directory, not UTF-8 (``files.fault_of`` decides);
+    a storage error stays retryable.
+    """
     try:
-        return load_program_file(path)
-    except FileNotFoundError as err:
-        raise ApplicationError(
-            f"tier program not found: {path}", type="ProgramError", non_retryable=True
-        ) from err
+        with read_faults(path, lambda reason: ProgramError(f"{path}: {reason}")):
+            return load_program_file(path)
     except ProgramError as err:
-        raise ApplicationError(str(err), type="ProgramError", non_retryable=True) from err
+        # "from None": Temporal records an error's whole cause chain in the workflow history
+        # (and the worker logs it); the message says all that is needed.
+        raise ApplicationError(str(err), type="ProgramError", non_retryable=True) from None
 
 
 def read_extract(folder: Path) -> dict[str, pl.DataFrame]:
@@ -63,7 +65,9 @@ def read_extract(folder: Path) -> dict[str, pl.DataFrame]:
     try:
         return read_extract_folder(folder).tables()
     except ExtractError as err:
-        raise ApplicationError(str(err), type="ExtractError", non_retryable=True) from err
+        # "from None": the causes would go into the workflow history, and a parser's message
+        # (polars quotes the CSV field it choked on) may hold member data.
+        raise ApplicationError(str(err), type="ExtractError", non_retryable=True) from None
 
 
 def validate(program_file: Path, folder: Path, period: str) -> Validated:
@@ -124,10 +128,32 @@ class ScoredShard:
     score_seconds: float = 0.0
 
 
+def read_shard_file(folder: Path, file: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """One Parquet file of a shard written by ``prepare``.
+
+    Raises:
+        ApplicationError: ``ShardError``, non-retryable, when the file's bytes are not a
+            readable Parquet file (a retry would read the same bytes; re-run the period).
+            A missing file or a storage error is raised as it is and retried: the shard
+            folder lives on storage the workers share.
+    """
+    path = folder / file
+    where = f"{folder.name}/{file}"
+
+    def refusal(reason: str) -> ApplicationError:
+        return ApplicationError(
+            f"{where}: {reason} [{path}]", type="ShardError", non_retryable=True
+        )
+
+    with read_faults(path, refusal, supplied=False):
+        if path.is_file():
+            check_file(path)  # an empty file is a fault; a missing one is storage's
+        return pl.read_parquet(path, columns=columns)
+
+
 def shard_member_ids(folder: Path) -> list[str]:
     """Member ids of one shard."""
-    ids = pl.read_parquet(folder / "members.parquet", columns=["member_id"])["member_id"]
-    return ids.to_list()
+    return read_shard_file(folder, "members.parquet", ["member_id"])["member_id"].to_list()
 
 
 def chunks(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
@@ -139,8 +165,8 @@ def score_shard_folder(program_file: Path, folder: Path, period: str) -> ScoredS
     """Score one shard folder with the production engine, ready for ``persist.write_results``."""
     began = time.perf_counter()
     program = load_program(program_file)
-    frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLE_NAMES}
-    previous = pl.read_parquet(folder / PREVIOUS_FILE)
+    frames = {name: read_shard_file(folder, f"{name}.parquet") for name in TABLE_NAMES}
+    previous = read_shard_file(folder, PREVIOUS_FILE)
     read_done = time.perf_counter()
     frame = score_frames(program, frames, previous, period)
     frame = frame.sort("member_id")

@@ -1,14 +1,17 @@
 """Read and validate a monthly member extract (docs/tier-program.md) into typed polars frames.
 
-Everything is checked before any scoring starts: a missing file, a missing column, a wrong type,
-a null where none is allowed, a duplicate ``member_id`` in ``members`` or ``activity`` or an
-account whose member is not in ``members`` raises :class:`ExtractError` naming the file, the
-column and the first offending row. Messages never quote member data (ids, balances).
+Everything is checked before any scoring starts: a missing file, a file that cannot be read (not
+Parquet, truncated, empty, not UTF-8, a CSV row with the wrong number of fields, a directory;
+``files.py`` tells these from storage errors, which are not the extract's fault), a missing
+column, a wrong type, a null where none is allowed, a duplicate ``member_id`` in ``members``
+or ``activity`` or an account whose member is not in ``members`` raises :class:`ExtractError`
+naming the file, the column and the first offending row (or line). Messages never quote member
+data (ids, balances).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from contracts.vocabulary import MEMBER_ID_PATTERN
+from workers.tiers.scoring.files import check_csv_rows, check_file, check_utf8, read_faults
 
 TABLE_NAMES: tuple[str, ...] = ("members", "accounts", "credit_scores", "otb", "activity")
 FILES: tuple[str, ...] = ("MEMBER1", "MEMBER2", "MEMBER3", "MEMBER4", "MEMBER5", "MEMBER6")
@@ -173,7 +177,9 @@ def _fail(file: Path, column: str, what: str) -> ExtractError:
 def _find_file(folder: Path, table: str) -> Path:
     for suffix in (".parquet", ".csv"):
         candidate = folder / f"{table}{suffix}"
-        if candidate.is_file():
+        # exists(), not is_file(): a directory in the file's place is refused as such (by
+        # check_file), rather than reported missing or silently passed over for the CSV.
+        if candidate.exists():
             return candidate
     raise ExtractError(f"{table}.parquet: missing file (nor {table}.csv) in {folder}")
 
@@ -219,28 +225,35 @@ def _convert_csv_column(series: pl.Series, column: Column, file: Path) -> pl.Ser
     return series.str.strip_prefix("+").cast(MONEY)
 
 
+def _refusal(file: Path) -> Callable[[str], ExtractError]:
+    return lambda reason: ExtractError(f"{file.name}: {reason} [{file}]")
+
+
 def _read_table(folder: Path, table: str) -> tuple[pl.DataFrame, Path]:
     file = _find_file(folder, table)
     columns = SCHEMAS[table]
     csv = file.suffix == ".csv"
-    try:
+    # Every read of the file inside: its faults become ExtractError (files.fault_of decides),
+    # storage errors stay retryable; the ExtractErrors raised by the checks pass unchanged.
+    with read_faults(file, _refusal(file)):
+        check_file(file)
         if csv:
+            check_utf8(file)
             names = pl.read_csv(file, n_rows=0, infer_schema=False).columns
+            check_csv_rows(file, len(names))
         else:
             names = list(pl.read_parquet_schema(file))
-    except (pl.exceptions.PolarsError, OSError) as err:
-        raise ExtractError(f"{file.name}: cannot be read ({type(err).__name__}) [{file}]") from err
-    for column in columns:
-        if column.name not in names:
-            raise _fail(file, column.name, "missing column")
-    wanted = [c.name for c in columns]  # extra columns are ignored (never read)
-    if csv:
-        raw = pl.read_csv(file, columns=wanted, infer_schema=False, encoding="utf8")
-        convert = _convert_csv_column
-    else:
-        raw = pl.read_parquet(file, columns=wanted)
-        convert = _convert_parquet_column
-    series = [convert(raw.get_column(c.name), c, file).alias(c.name) for c in columns]
+        for column in columns:
+            if column.name not in names:
+                raise _fail(file, column.name, "missing column")
+        wanted = [c.name for c in columns]  # extra columns are ignored (never read)
+        if csv:
+            raw = pl.read_csv(file, columns=wanted, infer_schema=False, encoding="utf8")
+            convert = _convert_csv_column
+        else:
+            raw = pl.read_parquet(file, columns=wanted)
+            convert = _convert_parquet_column
+        series = [convert(raw.get_column(c.name), c, file).alias(c.name) for c in columns]
     return pl.DataFrame(series), file
 
 
