@@ -7,6 +7,7 @@ reads exactly which notices went to whom and what reached the (fake) Tracker sto
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -46,9 +47,10 @@ from contracts.trackers.messages import (
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
+from contracts.vocabulary import FollowUpStatus
 from workers.trackers.activities import follow_up_deadlines
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
-from workflows.trackers.follow_up import FollowUpWorkflow
+from workflows.trackers.follow_up import OVERDUE_STATUS_PATCH, FollowUpWorkflow
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -195,6 +197,18 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> No
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def until_search_status(
+    handle: WorkflowHandle[Any, Any], expected: FollowUpStatus, timeout: float = 10.0
+) -> None:
+    """Wait (real time) until the ``FollowUpStatus`` search attribute reads ``expected``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (await handle.describe()).typed_search_attributes.get(FOLLOW_UP_STATUS) != expected:
+        if loop.time() > deadline:
+            raise AssertionError(f"FollowUpStatus never read {expected.value}")
         await asyncio.sleep(0.02)
 
 
@@ -523,3 +537,106 @@ async def test_add_note_with_next_follow_up_to_unknown_employee_writes_nothing(
 
         await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E1"))
         await handle.result()
+
+
+async def search_statuses(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """Every ``FollowUpStatus`` value the workflow upserted, in order."""
+    history = await handle.fetch_history()
+    statuses: list[str] = []
+    for event in history.events:
+        upsert = event.upsert_workflow_search_attributes_event_attributes
+        fields = upsert.search_attributes.indexed_fields
+        if FOLLOW_UP_STATUS.name in fields:
+            statuses.append(json.loads(fields[FOLLOW_UP_STATUS.name].data))
+    return statuses
+
+
+async def patch_markers(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The ``workflow.patched`` markers in the history (the patch ids' recorded details)."""
+    history = await handle.fetch_history()
+    return [
+        payload.data.decode()
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+        and event.marker_recorded_event_attributes.marker_name == "core_patch"
+        for payloads in event.marker_recorded_event_attributes.details.values()
+        for payload in payloads.payloads
+    ]
+
+
+async def test_follow_up_status_reads_overdue_from_the_day_after_the_due_date(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with harness(time_skipping_env) as h:
+        # Due tomorrow; overdue from the day after; escalated two days after the due date.
+        handle = await h.start(due_in_days=1, overdue_after_days=2)
+        follow_up_id = handle.id.removeprefix("follow-up-")
+        # The patch's marker, and the TemporalChangeVersion search attribute Temporal derives
+        # from it (what docs/workflow-versioning.md queries before removing the old path).
+        assert any(OVERDUE_STATUS_PATCH in marker for marker in await patch_markers(handle))
+        description = await handle.describe()
+        fields = description.raw_description.workflow_execution_info.search_attributes
+        assert OVERDUE_STATUS_PATCH in json.loads(
+            fields.indexed_fields["TemporalChangeVersion"].data
+        )
+
+        await time_skipping_env.sleep(timedelta(days=1, hours=2))
+        await eventually(lambda: bool(h.fake.notices_of(FOLLOWUP_DUE_NOTICE)))
+        await until_search_status(handle, FollowUpStatus.OUTSTANDING)
+
+        await time_skipping_env.sleep(timedelta(days=1))
+        await until_search_status(handle, FollowUpStatus.OVERDUE)
+        assert (await handle.query(FollowUpWorkflow.view)).overdue is True
+        assert h.fake.notices_of(FOLLOWUP_OVERDUE_NOTICE) == []
+
+        # A reassignment keeps it overdue; the escalation then goes to the new assignee.
+        await handle.execute_update(
+            FollowUpWorkflow.reassign, ReassignInput(employee_id="E1", assignee_employee_id="E2")
+        )
+        attributes = (await handle.describe()).typed_search_attributes
+        assert (attributes.get(ASSIGNEE_ID), attributes.get(FOLLOW_UP_STATUS)) == (
+            "E2",
+            FollowUpStatus.OVERDUE,
+        )
+        await time_skipping_env.sleep(timedelta(days=1))
+        await eventually(lambda: len(h.fake.notices_of(FOLLOWUP_OVERDUE_NOTICE)) == 2)
+        assert h.fake.notices_of(FOLLOWUP_OVERDUE_NOTICE) == [
+            ("E2", follow_up_id),
+            ("S1", follow_up_id),
+        ]
+
+        await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E2"))
+        await handle.result()
+        # At start, on the day after the due date, on reassignment, on completion.
+        assert await search_statuses(handle) == ["outstanding", "overdue", "overdue", "completed"]
+        await replays_cleanly(handle)
+
+
+async def test_escalated_on_the_due_date_reads_overdue_the_next_day(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with harness(time_skipping_env) as h:
+        # overdue_after_days=0: the overdue notice goes out with the due-date reminder, but the
+        # follow-up only reads overdue (as on the desk) once the due date has passed.
+        handle = await h.start(due_in_days=1, overdue_after_days=0)
+        await time_skipping_env.sleep(timedelta(days=1, hours=2))
+        await eventually(lambda: len(h.fake.notices_of(FOLLOWUP_OVERDUE_NOTICE)) == 2)
+        await until_search_status(handle, FollowUpStatus.OUTSTANDING)
+
+        await time_skipping_env.sleep(timedelta(days=1))
+        await until_search_status(handle, FollowUpStatus.OVERDUE)
+        await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E1"))
+        await handle.result()
+        assert await search_statuses(handle) == ["outstanding", "overdue", "completed"]
+        await replays_cleanly(handle)
+
+
+async def test_completed_before_due_never_reads_overdue(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with harness(time_skipping_env) as h:
+        handle = await h.start(due_in_days=1)
+        await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E1"))
+        await handle.result()
+        await time_skipping_env.sleep(timedelta(days=5))
+        assert await search_statuses(handle) == ["outstanding", "completed"]

@@ -3,7 +3,9 @@
 Workflow id ``follow-up-{follow_up_id}``. The assignee is notified at start; a durable timer
 reminds them at the start of the due date and another escalates to them and their supervisor
 once the follow-up is ``overdue_after_days`` past it. The desk completes, reassigns or adds
-notes through Updates; every step lands in the Tracker as an immutable conversation note.
+notes through Updates; every step lands in the Tracker as an immutable conversation note. The
+``FollowUpStatus`` search attribute reads ``outstanding``, ``overdue`` (from the day after the
+due date) and ``completed``.
 
 Who may do what is in ``follow_up_rules.py``; how each step reaches the store or Kafka (the
 activity calls) is in ``follow_up_steps.py``; the activities themselves are in
@@ -41,7 +43,7 @@ from contracts.trackers.messages import (
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
-from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState
+from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState, FollowUpStatus
 from workflows.policies import LOCAL_TIMEOUT
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
 from workflows.trackers.follow_up_rules import (
@@ -54,6 +56,14 @@ from workflows.trackers.follow_up_steps import FollowUpSteps
 
 with workflow.unsafe.imports_passed_through():
     from workers.trackers.activities import follow_up_deadlines
+
+OVERDUE_STATUS_PATCH = "follow-up-overdue-status"
+"""``workflow.patched`` id: the ``FollowUpStatus`` search attribute reads ``overdue`` from the day
+after the due date (as the desk counts it) until completion.
+
+Runs started before this change have no marker and keep their old command sequence to the end
+(docs/workflow-versioning.md says when the gate can be deprecated, then removed).
+"""
 
 
 @workflow.defn
@@ -71,6 +81,8 @@ class FollowUpWorkflow:
         self._completed_at: datetime | None = None
         self._next_follow_up_id: str | None = None
         self._deadlines: FollowUpDeadlines | None = None
+        self._overdue = False
+        self._marks_overdue = False
         # Handlers run as concurrent tasks; the lock keeps one state change (and the timers'
         # notices) at a time, so a reminder never goes to an assignee being replaced.
         self._lock = asyncio.Lock()
@@ -80,6 +92,10 @@ class FollowUpWorkflow:
     @workflow.run
     async def run(self, start: FollowUpInput) -> FollowUpResult:
         """Notify, remind, escalate, and wait for the desk to complete the follow-up."""
+        # Asked once, first thing: a run started before the change replays without the marker
+        # and keeps the old command sequence for its whole life; the marker (and the
+        # TemporalChangeVersion search attribute) tells new runs from old ones.
+        self._marks_overdue = workflow.patched(OVERDUE_STATUS_PATCH)
         self._upsert_search_attributes()
         policy = start.policy
         # A local activity, not workflow code: time zone data cannot be read in the sandbox, and
@@ -109,10 +125,19 @@ class FollowUpWorkflow:
                         FOLLOWUP_DUE_NOTICE, [self._assignee], self._key("due")
                     )
 
+        # Overdue comes with the escalation (overdue_after_days = 1) or before it; with 0 days
+        # the escalation goes out at the start of the due date and overdue follows next day.
+        overdue_first = self._deadlines.overdue_from <= self._deadlines.escalate_at
+        if self._marks_overdue and overdue_first:
+            await self._mark_overdue_at(self._deadlines.overdue_from)
+
         await self._wait_until(self._deadlines.escalate_at, "overdue escalation")
         async with self._lock:
             if self._status is FollowUpState.OUTSTANDING:
                 await self._escalate()
+
+        if self._marks_overdue and not overdue_first:
+            await self._mark_overdue_at(self._deadlines.overdue_from)
 
         await workflow.wait_condition(lambda: self._status is FollowUpState.COMPLETED)
         # Let in-flight Update handlers finish before the workflow completes.
@@ -139,6 +164,13 @@ class FollowUpWorkflow:
                 timeout=remaining,
                 timeout_summary=summary,
             )
+
+    async def _mark_overdue_at(self, when: datetime) -> None:
+        await self._wait_until(when, "overdue status")
+        # No lock: nothing is awaited. A completion in flight upserts "completed" after this.
+        if self._status is FollowUpState.OUTSTANDING:
+            self._overdue = True
+            self._upsert_search_attributes()
 
     async def _escalate(self) -> None:
         recipients = [self._assignee]
@@ -359,12 +391,16 @@ class FollowUpWorkflow:
         workflow.logger.info("follow-up %s completed", self._start.follow_up_id)
 
     def _upsert_search_attributes(self) -> None:
-        # Business keys and states only: search attributes are stored unencrypted.
+        # Business keys and states only: search attributes are stored unencrypted. The status
+        # is the desk's (FollowUpStatus): overdue once marked so, until completed.
+        status = FollowUpStatus(self._status.value)
+        if self._overdue and self._status is FollowUpState.OUTSTANDING:
+            status = FollowUpStatus.OVERDUE
         workflow.upsert_search_attributes(
             [
                 MEMBER_ID.value_set(self._start.member_id),
                 ASSIGNEE_ID.value_set(self._assignee),
-                FOLLOW_UP_STATUS.value_set(self._status),
+                FOLLOW_UP_STATUS.value_set(status),
             ]
         )
 
