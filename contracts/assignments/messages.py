@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contracts.vocabulary import BusinessKey, Code2, EmployeeId, MemberId
+from contracts.vocabulary import (
+    BusinessKey,
+    Code2,
+    DueDate,
+    EmployeeId,
+    MemberId,
+    NoteText,
+    PartnerCode,
+    ShortCode16,
+)
 
 FOLLOWUP_ASSIGNED = "cu.followup.assigned.v1"
 
 
 class FollowUpAssigned(BaseModel):
-    """``cu.followup.assigned.v1``: another system asks an employee to follow up."""
+    """``cu.followup.assigned.v1``: another system asks an employee to follow up.
+
+    Every field fits the column it lands in (``conversations``, ``follow_ups``), and the due date
+    is one the follow-up's deadlines can be computed from, so an accepted record never fails
+    later inside an activity.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -22,9 +35,9 @@ class FollowUpAssigned(BaseModel):
     account_suffix: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")] = "000"
     tracker_type: Code2
     memo_type: Code2
-    note: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    note: NoteText
     assignee_employee_id: EmployeeId
-    assigned_by: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    follow_up_on: date
-    need_group: str | None = None
-    task: str | None = None
+    assigned_by: PartnerCode
+    follow_up_on: DueDate
+    need_group: ShortCode16 | None = None
+    task: ShortCode16 | None = None

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.vocabulary import BusinessKey, MemberId
+from contracts.vocabulary import (
+    BusinessKey,
+    EventTime,
+    MemberId,
+    MessageText,
+    ShortCode16,
+    SubjectLine,
+)
 
 CONTACT_SUBMITTED = "cu.contact.submitted.v1"
 
@@ -34,8 +41,10 @@ class ContactSubmitted(BaseModel):
     """``cu.contact.submitted.v1``: a member pressed Contact Us.
 
     The Kafka contract of a new request, versioned with its topic; the workflow carries it as
-    its start input. ``message`` and ``callback_phone`` are personal data: excluded from reprs
-    so they never reach a log line by accident.
+    its start input. Every field fits its ``contact_requests`` column (lengths, no NUL, a
+    sensible date), so a record the bridge accepts is one the store can hold. ``message`` and
+    ``callback_phone`` are personal data: excluded from reprs so they never reach a log line by
+    accident.
     """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
@@ -43,13 +52,13 @@ class ContactSubmitted(BaseModel):
     request_id: BusinessKey
     member_id: MemberId
     channel: Literal["online", "mobile"]
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-    message: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(repr=False)
-    department: str | None = None
+    subject: SubjectLine
+    message: MessageText = Field(repr=False)
+    department: ShortCode16 | None = None
     callback_phone: str | None = Field(default=None, repr=False)
     callback_method: Literal["call", "text"] | None = None
     in_reply_to: BusinessKey | None = None
-    submitted_at: AwareDatetime
+    submitted_at: EventTime
 
     @model_validator(mode="after")
     def _phone_rules(self) -> ContactSubmitted:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 from contracts.contacts.messages import ContactSubmitted
-from contracts.vocabulary import RequestState, Role
+from contracts.vocabulary import DueDate, EmployeeId, NoteText, OptionalNote, RequestState, Role
 
 
 class PrivateContactsOptions(BaseModel):
@@ -36,18 +36,22 @@ class EmployeeAction(BaseModel):
 
 
 class FollowUpRequest(BaseModel):
-    """A follow-up to open for another employee together with the reply."""
+    """A follow-up to open for another employee together with the reply.
 
-    assignee_employee_id: str
-    due_on: date
-    note: str | None = None
+    The due date is range-checked here too: the follow-up's deadline arithmetic runs in a local
+    activity that is retried for ever, so a date it cannot handle must never reach it.
+    """
+
+    assignee_employee_id: EmployeeId
+    due_on: DueDate
+    note: OptionalNote = Field(default=None, repr=False)
 
 
 class ReplyInput(BaseModel):
-    """The reply an employee sends to the member."""
+    """The reply an employee sends to the member (``reply`` Update; stored as a secure message)."""
 
     employee_id: str
-    body: str = Field(min_length=1, max_length=4000, repr=False)
+    body: NoteText = Field(repr=False)
     copy_to_tracker: bool = True
     follow_up: FollowUpRequest | None = None
 

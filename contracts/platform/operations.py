@@ -22,13 +22,17 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.vocabulary import Code2, Role
+from contracts.vocabulary import Code2, NoNul, Role
 
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 EmployeeCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,16}$", strip_whitespace=True)
 ]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+"""An employee id as the operations file and ``memberflow employees add`` accept it."""
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), NoNul()
+]
+"""A name or description: fits the 80-character columns (``employees.name``), no NUL."""
 
 _SHORT_DURATION = re.compile(r"^(\d+)\s*(s|m|min|h)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600}

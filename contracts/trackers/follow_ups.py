@@ -14,15 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from contracts.platform.operations import DEFAULT_TIME_ZONE
 from contracts.trackers.messages import EmployeeNotification
-from contracts.vocabulary import Code2, EmployeeId, FollowUpState, Role
+from contracts.vocabulary import Code2, DueDate, EmployeeId, FollowUpState, NoteText, Role
 
 SUMMARY_MAX = 200
-
-NoteText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
 class FollowUpPolicySnapshot(BaseModel):
@@ -56,7 +54,8 @@ class FollowUpInput(BaseModel):
     assignee_employee_id: EmployeeId
     assigned_by: str
     """Employee id or partner code."""
-    due_on: date
+    due_on: DueDate
+    """Range-checked: the deadlines are computed from it in a local activity."""
     summary: str = ""
     """A short line for notifications (truncated to 200 characters); never the member's text."""
     policy: FollowUpPolicySnapshot = Field(default_factory=FollowUpPolicySnapshot)
@@ -131,7 +130,7 @@ class NextFollowUp(BaseModel):
     """The follow-up that replaces the current one."""
 
     assignee_employee_id: EmployeeId
-    due_on: date
+    due_on: DueDate
 
 
 class AddNoteInput(BaseModel):

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.platform.operations import OpsConfig
 from contracts.platform.topics import Topics
 from tests.conftest import unique_topics
+from tests.kafka_helpers import contact_event, encoded, produce
+from workers.app.demo.desk_client import DeskClient, DeskError
 from workers.app.runtime import Part, Services, run_part, services
 from workers.platform import employees
 from workers.platform.database import Sessions, create_engine, session_factory
@@ -100,6 +103,22 @@ async def engine(postgres_url: str, ops: OpsConfig) -> AsyncIterator[AsyncEngine
 def sessions(engine: AsyncEngine) -> Sessions:
     """A session factory on that engine."""
     return session_factory(engine)
+
+
+async def submitted(app: RunningApp, desk: DeskClient, **overrides: Any) -> str:
+    """Publish a Contact Us request and wait until the desk lists it; its request id."""
+    event = contact_event(**overrides)
+    request_id: str = event["data"]["request_id"]
+    await produce(app.bootstrap, app.topics.contact_requests, [(b"m", encoded(event))])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
+        try:
+            await desk.request(request_id)
+            return request_id
+        except DeskError:
+            await asyncio.sleep(0.2)
+    raise AssertionError("request never reached the queue")
 
 
 async def new_follow_up(

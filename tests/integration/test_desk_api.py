@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 
 from deploy.processes import free_port
-from tests.integration.conftest import RunningApp, running_app
-from tests.kafka_helpers import consume, contact_event, encoded, produce
+from tests.integration.conftest import RunningApp, running_app, submitted
+from tests.kafka_helpers import consume
 from workers.app.api import create_app
 from workers.app.demo.desk_client import DeskClient, DeskError
 from workers.app.ops import snapshot
@@ -48,21 +48,6 @@ async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[dict
         yield {"app": app, "base": base, "tokens": tokens, **clients}
         for client in clients.values():
             await client.close()
-
-
-async def submitted(app: RunningApp, desk: DeskClient, **overrides: Any) -> str:
-    event = contact_event(**overrides)
-    request_id: str = event["data"]["request_id"]
-    await produce(app.bootstrap, app.topics.contact_requests, [(b"m", encoded(event))])
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while loop.time() < deadline:
-        try:
-            await desk.request(request_id)
-            return request_id
-        except DeskError:
-            await asyncio.sleep(0.2)
-    raise AssertionError("request never reached the queue")
 
 
 async def test_missing_or_invalid_token_is_401(desk: dict[str, Any]) -> None:
@@ -147,6 +132,12 @@ async def test_unknown_assignee_is_422_and_nothing_is_written(desk: dict[str, An
         ({"body": ""}, "body: String should have at least 1 character"),
         ({"body": "x", "follow_up": {"assignee_employee_id": "JD"}}, "follow_up.due_on"),
         ({"body": "x", "unexpected": 1}, "unexpected: Extra inputs are not permitted"),
+        # What PostgreSQL or the follow-up's deadline arithmetic would refuse much later.
+        ({"body": "card\x00"}, "body: Value error, must not contain NUL"),
+        (
+            {"body": "x", "follow_up": {"assignee_employee_id": "JD", "due_on": "9999-12-31"}},
+            "follow_up.due_on: Value error, must be between",
+        ),
     ],
 )
 async def test_invalid_reply_bodies_are_422_with_a_readable_detail(

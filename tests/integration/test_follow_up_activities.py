@@ -129,21 +129,23 @@ async def test_store_steps_are_idempotent_and_refusals_are_typed(
         await env.run(acts.append_follow_up_note, note(record, "x", f"wf-{tag()}", "PC"))
     assert (bad_memo.value.type, bad_memo.value.non_retryable) == ("ValidationError", True)
 
+    # Reassigned to MG, never JD: the e2e story (same database) expects JD's follow-up lists,
+    # completed ones included, to hold only its own.
     step = ReassignStep(
         follow_up_id=record.id,
-        to_employee_id="JD",
+        to_employee_id="MG",
         by_employee_id="MG",
         idempotency_key=f"wf-{tag()}/2-reassign",
         at=AT,
-        reason="JD has the file.",
-        note=note(record, "Reassigned from SR to JD by MG.", f"wf-{tag()}/2-reassign/note"),
+        reason="MG has the file.",
+        note=note(record, "Reassigned from SR to MG by MG.", f"wf-{tag()}/2-reassign/note"),
     )
     await env.run(acts.reassign_follow_up, step)
     await env.run(acts.reassign_follow_up, step)
     thread = await followups.get_follow_up_with_thread(sessions, record.id, today=TODAY)
     assert thread is not None
-    assert thread.follow_up.assignee_employee_id == "JD"
-    assert [(h.from_employee_id, h.to_employee_id) for h in thread.history] == [("SR", "JD")]
+    assert thread.follow_up.assignee_employee_id == "MG"
+    assert [(h.from_employee_id, h.to_employee_id) for h in thread.history] == [("SR", "MG")]
 
     nxt = await env.run(
         acts.open_next_follow_up,

@@ -92,6 +92,11 @@ def test_undecodable_values_are_rejected(value: bytes | None, reason: str) -> No
         ({"callback_method": "fax"}, "data.callback_method"),
         ({"submitted_at": "yesterday"}, "data.submitted_at"),
         ({"submitted_at": "2026-11-20T14:03:00"}, "data.submitted_at"),
+        # Values PostgreSQL refuses: they would fail the request's first activity for ever.
+        ({"message": "Please call\x00 me"}, "data.message"),
+        ({"subject": "Card\x00"}, "data.subject"),
+        ({"submitted_at": "0001-01-01T00:00:00+05:00"}, "data.submitted_at"),
+        ({"message": "Please call\ud800 me"}, "data.message"),
     ],
 )
 def test_invalid_data_is_rejected_naming_the_field(overrides: dict[str, Any], field: str) -> None:
@@ -131,3 +136,46 @@ def test_assignment_requires_its_fields() -> None:
     event["type"] = "cu.followup.assigned.v1"
     with pytest.raises(Rejected, match=r"data\.assignment_id"):
         parse_assignment(encode(event))
+
+
+def assignment_event(**data_overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "assignment_id": "asg-1",
+        "member_id": "909090",
+        "tracker_type": "XX",
+        "memo_type": "PP",
+        "note": "Member promised to pay on Friday.",
+        "assignee_employee_id": "JD",
+        "assigned_by": "XTENSION",
+        "follow_up_on": "2026-11-25",
+    }
+    data.update(data_overrides)
+    event = contact_event()
+    event["type"] = "cu.followup.assigned.v1"
+    event["data"] = data
+    return event
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"need_group": "N" * 17}, "data.need_group"),
+        ({"task": "T" * 17}, "data.task"),
+        ({"note": "Promised to pay\x00 on Friday"}, "data.note"),
+        ({"assigned_by": "XTEN\x00SION"}, "data.assigned_by"),
+        ({"assigned_by": "P" * 33}, "data.assigned_by"),
+        ({"follow_up_on": "9999-12-31"}, "data.follow_up_on"),
+        ({"follow_up_on": "0001-01-01"}, "data.follow_up_on"),
+    ],
+)
+def test_assignment_values_the_store_refuses_are_rejected(
+    overrides: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(Rejected, match=field.replace(".", r"\.")) as caught:
+        parse_assignment(encode(assignment_event(**overrides)))
+    assert "Promised to pay" not in caught.value.reason
+
+
+def test_assignment_with_codes_in_their_columns_is_accepted() -> None:
+    accepted = parse_assignment(encode(assignment_event(need_group="N" * 16, task="T" * 16)))
+    assert (accepted.data.need_group, accepted.data.task) == ("N" * 16, "T" * 16)

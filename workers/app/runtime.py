@@ -8,7 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -19,7 +19,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from contracts.contacts.workflow import PrivateContactsOptions
 from contracts.platform.operations import OpsConfig
-from workers.app.bridge import BridgeDeps, acknowledge, build_broker
+from workers.app.bridge import BridgeDeps, acknowledge, build_broker, consume_until
+from workers.app.bridge_health import BridgeHealth
 from workers.contacts.intake import start_contact_request
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher, ensure_topics
@@ -39,6 +40,8 @@ class Services:
     temporal: Client
     publisher: EventPublisher
     session_factory: Sessions
+    # Red once the bridge stopped on a failure that will not heal (read by health endpoints).
+    bridge_health: BridgeHealth = field(default_factory=BridgeHealth)
 
 
 def contact_options(ops: OpsConfig) -> PrivateContactsOptions:
@@ -158,8 +161,18 @@ async def ensure_tier_schedule(svc: Services) -> None:
     await ensure_schedule(svc.temporal, svc.settings.temporal.task_queue, program.time_zone)
 
 
+async def remove_leftover_tier_shards(svc: Services) -> None:
+    """Remove the shard files (member balances) of tier runs that closed without doing so."""
+    from workers.tiers.runs.workspace import remove_closed_runs, work_root
+
+    removed = await remove_closed_runs(svc.temporal, work_root(svc.settings.tier_extract_root))
+    if removed:
+        log.info("removed the shard files of %d closed tier runs", len(removed))
+
+
 async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
     await ensure_tier_schedule(svc)
+    await remove_leftover_tier_shards(svc)
     worker = build_worker(svc)
     async with worker:
         log.info("worker polling task queue %s", svc.settings.temporal.task_queue)
@@ -169,13 +182,11 @@ async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
 async def _bridge_task(svc: Services, stop: asyncio.Event) -> None:
     deps = build_bridge_deps(svc)
     registry = metrics_registry(svc.settings)
-    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps, registry)
+    health = svc.bridge_health
+    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps, registry, health)
     await broker.start()
     log.info("bridge consuming %s", ", ".join(svc.settings.topics.inbound()))
-    try:
-        await stop.wait()
-    finally:
-        await broker.stop()
+    await consume_until(broker, health, stop)
 
 
 async def _api_task(svc: Services, stop: asyncio.Event) -> None:

@@ -23,6 +23,7 @@ from contracts.trackers.follow_ups import FollowUpInput, FollowUpPolicySnapshot
 from workers.contacts import contact_store as contacts
 from workers.platform.clock import local_today
 from workers.platform.database import Sessions
+from workers.platform.errors import store_refusals
 from workers.platform.kafka_client import EventPublisher
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
@@ -60,7 +61,12 @@ def conversation_text(start: ContactRequestInput, reply_body: str, employee_id: 
 
 
 class ContactActivities:
-    """Activities bound to the store, the Kafka publisher and the configuration."""
+    """Activities bound to the store, the Kafka publisher and the configuration.
+
+    Every store call runs under ``store_refusals()``: a refusal or a value the database can
+    never hold fails the activity once, not retried, so the Update waiting on it answers (and
+    releases the request) instead of waiting for ever. An unreachable database still retries.
+    """
 
     def __init__(
         self, sessions: Sessions, publisher: EventPublisher, topics: Topics, ops: OpsConfig
@@ -83,19 +89,21 @@ class ContactActivities:
     @activity.defn
     async def store_request(self, start: ContactRequestInput) -> None:
         """Insert the request into the queue read model (a no-op when already there)."""
-        await contacts.upsert_contact_request(self._sessions, start.request)
+        with store_refusals():
+            await contacts.upsert_contact_request(self._sessions, start.request)
 
     @activity.defn
     async def record_state(self, change: StateChange) -> None:
         """Mirror a state change into the queue read model."""
-        await contacts.set_contact_state(
-            self._sessions,
-            change.request_id,
-            change.state.value,
-            at=change.at,
-            claimed_by=change.claimed_by,
-            claimed_until=change.claimed_until,
-        )
+        with store_refusals():
+            await contacts.set_contact_state(
+                self._sessions,
+                change.request_id,
+                change.state.value,
+                at=change.at,
+                claimed_by=change.claimed_by,
+                claimed_until=change.claimed_until,
+            )
 
     @activity.defn
     async def deliver_reply(self, reply: DeliverReply) -> None:
@@ -111,7 +119,8 @@ class ContactActivities:
             sent_by_employee_id=reply.employee_id,
             sent_at=reply.sent_at,
         )
-        await contacts.store_secure_message(self._sessions, message)
+        with store_refusals():
+            await contacts.store_secure_message(self._sessions, message)
         event = new_event(
             event_id=f"member-message-{reply.message_id}",
             source=SOURCE,
@@ -126,31 +135,35 @@ class ContactActivities:
     async def copy_to_tracker(self, copy: CopyToTracker) -> TrackerWrite:
         """One new conversation with request and reply, in the member's Private Contacts Tracker."""
         options = copy.request.options
-        written = await trackers.append_conversation(
-            self._sessions,
-            self._ops,
-            member_id=copy.request.request.member_id,
-            tracker_type=options.tracker_type,
-            memo_type=options.memo_type,
-            employee_id=copy.employee_id,
-            text=conversation_text(copy.request, copy.reply_body, copy.employee_id),
-            idempotency_key=copy.idempotency_key,
-        )
+        # A Tracker or memo type removed from the operations file since the request started
+        # is refused here, for good.
+        with store_refusals():
+            written = await trackers.append_conversation(
+                self._sessions,
+                self._ops,
+                member_id=copy.request.request.member_id,
+                tracker_type=options.tracker_type,
+                memo_type=options.memo_type,
+                employee_id=copy.employee_id,
+                text=conversation_text(copy.request, copy.reply_body, copy.employee_id),
+                idempotency_key=copy.idempotency_key,
+            )
         return TrackerWrite(tracker_id=written.tracker_id, conversation_id=written.conversation_id)
 
     @activity.defn
     async def open_follow_up(self, request: OpenFollowUp) -> FollowUpInput:
         """Open the follow-up row and return the input of its ``FollowUpWorkflow``."""
-        record = await followups.open_follow_up(
-            self._sessions,
-            idempotency_key=f"follow-up-{request.follow_up_id}",
-            follow_up_id=request.follow_up_id,
-            conversation_id=request.conversation_id,
-            assignee_employee_id=request.follow_up.assignee_employee_id,
-            assigned_by=request.assigned_by,
-            due_on=request.follow_up.due_on,
-            today=local_today(self._ops),
-        )
+        with store_refusals():
+            record = await followups.open_follow_up(
+                self._sessions,
+                idempotency_key=f"follow-up-{request.follow_up_id}",
+                follow_up_id=request.follow_up_id,
+                conversation_id=request.conversation_id,
+                assignee_employee_id=request.follow_up.assignee_employee_id,
+                assigned_by=request.assigned_by,
+                due_on=request.follow_up.due_on,
+                today=local_today(self._ops),
+            )
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=request.member_id,

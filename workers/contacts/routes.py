@@ -5,29 +5,30 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from contracts.contacts.workflow import (
     ContactRequestView,
     EmployeeAction,
     FollowUpRequest,
     ReplyInput,
-    ReplyResult,
 )
 from contracts.ids import contact_request_workflow_id
-from contracts.vocabulary import RequestState
+from contracts.vocabulary import BusinessKey, RequestState
 from workers.contacts import contact_store as contacts
 from workers.contacts.schemas import ContactRequestDetail, QueueList, ReplyAnswer, ReplyBody
 from workers.platform.database import Sessions
 from workers.platform.web.auth import Caller, CurrentEmployee
-from workers.platform.web.dependencies import OpsDep, SessionsDep, TemporalDep
-from workers.platform.web.errors import http_error
+from workers.platform.web.dependencies import OpsDep, SessionsDep, UpdatesDep
+from workers.platform.web.updates import DeskUpdates
 from workflows.contacts.contact_request import ContactRequestWorkflow
 
 router = APIRouter(prefix="/contact-requests", tags=["contact requests"])
 
 STATES = {state.value for state in RequestState}
+
+StateUpdate = UpdateMethodMultiParam[[ContactRequestWorkflow, EmployeeAction], ContactRequestView]
+"""Claim, release or delete: an Update taking the caller and answering the request's state."""
 
 
 async def _request(sessions: Sessions, request_id: str) -> ContactRequestDetail:
@@ -68,7 +69,7 @@ async def list_requests(
 
 @router.get("/{request_id}", response_model=ContactRequestDetail, summary="One request")
 async def get_request(
-    sessions: SessionsDep, request_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, request_id: BusinessKey, caller: CurrentEmployee
 ) -> ContactRequestDetail:
     """The request with the member's message and callback details."""
     return await _request(sessions, request_id)
@@ -76,19 +77,20 @@ async def get_request(
 
 async def _update_state(
     sessions: Sessions,
-    temporal: Client,
+    updates: DeskUpdates,
     request_id: str,
-    update: object,
+    update: StateUpdate,
     caller: Caller,
 ) -> ContactRequestDetail:
     record = await _request(sessions, request_id)
     _refuse_finished(record)
-    handle = temporal.get_workflow_handle(contact_request_workflow_id(request_id))
     action = EmployeeAction(employee_id=caller.employee_id, role=caller.role)
-    try:
-        view: ContactRequestView = await handle.execute_update(update, action)  # type: ignore[call-overload]
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise http_error(exc, f"contact request {request_id}") from exc
+    view = await updates.execute(
+        contact_request_workflow_id(request_id),
+        update,
+        action,
+        what=f"contact request {request_id}",
+    )
     # The Update answers with the new state: no second read of the queue table.
     changed = {
         "state": view.state.value,
@@ -100,36 +102,36 @@ async def _update_state(
 
 @router.post("/{request_id}/claim", response_model=ContactRequestDetail, summary="Claim")
 async def claim(
-    sessions: SessionsDep, temporal: TemporalDep, request_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, updates: UpdatesDep, request_id: BusinessKey, caller: CurrentEmployee
 ) -> ContactRequestDetail:
     """Take the request; it leaves the other employees' queue until released or the claim lapses."""
     update = ContactRequestWorkflow.claim
-    return await _update_state(sessions, temporal, request_id, update, caller)
+    return await _update_state(sessions, updates, request_id, update, caller)
 
 
 @router.post("/{request_id}/release", response_model=ContactRequestDetail, summary="Release")
 async def release(
-    sessions: SessionsDep, temporal: TemporalDep, request_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, updates: UpdatesDep, request_id: BusinessKey, caller: CurrentEmployee
 ) -> ContactRequestDetail:
     """Put the request back in the queue."""
     update = ContactRequestWorkflow.release
-    return await _update_state(sessions, temporal, request_id, update, caller)
+    return await _update_state(sessions, updates, request_id, update, caller)
 
 
 @router.post("/{request_id}/delete", response_model=ContactRequestDetail, summary="Delete")
 async def delete(
-    sessions: SessionsDep, temporal: TemporalDep, request_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, updates: UpdatesDep, request_id: BusinessKey, caller: CurrentEmployee
 ) -> ContactRequestDetail:
     """Delete the request; no Tracker is written."""
     update = ContactRequestWorkflow.delete
-    return await _update_state(sessions, temporal, request_id, update, caller)
+    return await _update_state(sessions, updates, request_id, update, caller)
 
 
 @router.post("/{request_id}/reply", response_model=ReplyAnswer, summary="Reply")
 async def reply(
     sessions: SessionsDep,
-    temporal: TemporalDep,
-    request_id: str,
+    updates: UpdatesDep,
+    request_id: BusinessKey,
     body: ReplyBody,
     caller: CurrentEmployee,
 ) -> ReplyAnswer:
@@ -148,17 +150,15 @@ async def reply(
         follow_up = FollowUpRequest(
             assignee_employee_id=assignee, due_on=body.follow_up.due_on, note=body.follow_up.note
         )
-    handle = temporal.get_workflow_handle(contact_request_workflow_id(request_id))
-    try:
-        result: ReplyResult = await handle.execute_update(
-            ContactRequestWorkflow.reply,
-            ReplyInput(
-                employee_id=caller.employee_id,
-                body=body.body,
-                copy_to_tracker=body.copy_to_tracker,
-                follow_up=follow_up,
-            ),
-        )
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise http_error(exc, f"contact request {request_id}") from exc
+    result = await updates.execute(
+        contact_request_workflow_id(request_id),
+        ContactRequestWorkflow.reply,
+        ReplyInput(
+            employee_id=caller.employee_id,
+            body=body.body,
+            copy_to_tracker=body.copy_to_tracker,
+            follow_up=follow_up,
+        ),
+        what=f"contact request {request_id}",
+    )
     return ReplyAnswer.model_validate(result, from_attributes=True)

@@ -16,9 +16,11 @@ reaches a log line by accident.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.vocabulary import DueDate, EmployeeId, NoteText, OptionalNote
 
 
 def _described(text: str) -> ConfigDict:
@@ -93,21 +95,25 @@ class SecureMessage(BaseModel):
 
 
 class FollowUpBody(BaseModel):
-    """A follow-up to open with a reply."""
+    """A follow-up to open with a reply.
+
+    Field rules are the store's and the workflow's (``contracts.vocabulary``), so a body that
+    passes here never fails later inside the reply's activities.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee_employee_id: str = Field(min_length=1, max_length=16)
-    due_on: date
-    note: str | None = Field(default=None, max_length=4000)
+    assignee_employee_id: EmployeeId
+    due_on: DueDate
+    note: OptionalNote = Field(default=None, repr=False)
 
 
 class ReplyBody(BaseModel):
-    """``POST /contact-requests/{id}/reply``."""
+    """``POST /contact-requests/{id}/reply``: the reply is stored as a secure message."""
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=4000, repr=False)
+    body: NoteText = Field(repr=False)
     copy_to_tracker: bool = True
     follow_up: FollowUpBody | None = None
 

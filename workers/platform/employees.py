@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from contracts.platform.operations import OpsConfig
+from contracts.platform.operations import EmployeeCode, Label, OpsConfig
 from contracts.vocabulary import Role
 from workers.platform.database import Base, Sessions, _now
 from workers.platform.errors import InvalidInputError, UnknownEmployeeError
@@ -30,6 +30,18 @@ def hash_token(token: str) -> str:
     A plain hash is enough: tokens are 256-bit random values, not guessable passwords.
     """
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+_EMPLOYEE_IDS: TypeAdapter[str] = TypeAdapter(EmployeeCode)
+_NAMES: TypeAdapter[str] = TypeAdapter(Label)
+
+
+def _valid(adapter: TypeAdapter[str], value: str, rule: str) -> str:
+    """``value`` as the columns hold it, or :class:`InvalidInputError` naming the rule."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise InvalidInputError(rule) from None
 
 
 def _record(row: EmployeeRow) -> EmployeeRecord:
@@ -68,9 +80,17 @@ async def add_employee(
         The new token (shown once; only its hash is stored).
 
     Raises:
-        InvalidInputError: Unknown role, or an employee supervising themself.
+        InvalidInputError: An id or name the employees table cannot hold, an unknown role, or
+            an employee supervising themself.
         UnknownEmployeeError: The supervisor does not exist.
     """
+    # The operations file's rules, which match the employees table's columns: a value the
+    # table refuses is answered here with a readable reason, not a database error.
+    id_rule = "employee ids are 1-16 characters of A-Z a-z 0-9 . _ -"
+    employee_id = _valid(_EMPLOYEE_IDS, employee_id, id_rule)
+    name = _valid(_NAMES, name, "names are 1-80 characters (no NUL)")
+    if supervisor_id is not None:
+        supervisor_id = _valid(_EMPLOYEE_IDS, supervisor_id, f"supervisor: {id_rule}")
     roles = [r.value for r in Role]
     if role not in roles:
         raise InvalidInputError(f"role must be one of {', '.join(roles)}, not {role!r}")

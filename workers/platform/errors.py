@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
 from contracts.vocabulary import Refusal
@@ -69,14 +70,61 @@ class CrossSalesRequiredError(InvalidTrackerWriteError):
     """The Tracker type (the Sales type) needs a Need Group and a Task on every note."""
 
 
+_DATA_EXCEPTIONS: dict[str, str] = {
+    "22001": "a value is too long for its column",
+    "22021": "a text holds a character the database cannot store (NUL)",
+    "22P05": "a text holds a character the database cannot store",
+    "22003": "a number is out of range",
+    "22007": "a date or time is malformed",
+    "22008": "a date or time is out of range",
+}
+"""Readable reasons of the data exceptions (SQLSTATE class 22) memberflow's writes can meet."""
+
+CHECK_VIOLATION = "23514"
+
+
+def permanent_database_error(exc: DBAPIError) -> str | None:
+    """Why the database refused a value for good, or None when a retry may succeed.
+
+    Data exceptions (SQLSTATE class 22: too long, NUL, out of range, and asyncpg's own refusal
+    of an argument it cannot encode) and check-constraint violations fail the same way on
+    every retry. Connection failures, deadlocks, serialization failures and unique violations
+    (a concurrent retry that won) may not: None. The reason is built from the SQLSTATE alone,
+    because the database's own message and the statement's parameters may quote member data.
+    """
+    state = getattr(exc.orig, "sqlstate", None)
+    if not isinstance(state, str):
+        return None
+    if state == CHECK_VIOLATION:
+        return f"a value breaks a check constraint (SQLSTATE {state})"
+    if state.startswith("22"):
+        reason = _DATA_EXCEPTIONS.get(state, "the database cannot store a value")
+        return f"{reason} (SQLSTATE {state})"
+    return None
+
+
 @contextmanager
 def store_refusals() -> Iterator[None]:
-    """Turn a store refusal into a non-retryable ``ApplicationError`` of the same kind.
+    """Turn a permanent store error into a non-retryable ``ApplicationError``.
 
-    A refusal (unknown employee, already completed, bad memo type) will not heal by retrying;
-    anything else (database unreachable) is raised as it is, so Temporal retries the activity.
+    A refusal (unknown employee, already completed, bad memo type) keeps its kind; a value the
+    database can never store (:func:`permanent_database_error`) becomes a ``ValidationError``.
+    Neither heals by retrying, and retrying it for ever would wedge the workflow waiting on the
+    activity. Anything else (database unreachable) is raised as it is, so Temporal retries the
+    activity until the database is back: an outage delays a step, it never drops one.
     """
     try:
         yield
     except StoreError as exc:
         raise ApplicationError(str(exc), type=exc.kind.value, non_retryable=True) from exc
+    except DBAPIError as exc:
+        reason = permanent_database_error(exc)
+        if reason is None:
+            raise
+        # "from None": Temporal records the cause chain in history and the SDK logs it, and the
+        # driver's text quotes the statement's parameters, which may be member data.
+        raise ApplicationError(
+            f"the store refused the write: {reason}",
+            type=Refusal.VALIDATION.value,
+            non_retryable=True,
+        ) from None

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # How long the desk API waits for a workflow to answer an Update (claim, reply, complete,
+    # ...) before it answers 504: a stopped worker or a database outage must not hold an
+    # employee's request open for ever. MEMBERFLOW_API_UPDATE_TIMEOUT_SECONDS.
+    api_update_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     tier_extract_root: Path = Path(".state/extracts")
     tier_program: Path | None = None
     log_level: str = "INFO"

@@ -53,6 +53,12 @@ def deadlines(request: DeadlineRequest) -> FollowUpDeadlines:
 
     Returns:
         When the due date starts, when the follow-up becomes overdue and when it escalates.
+
+    Raises:
+        ApplicationError: Non-retryable ``ValidationError`` when a deadline falls outside the
+            calendar (a due date near 9999-12-31). The edge refuses such dates (``DueDate``);
+            this guards a hand-made input, because the local activity computing deadlines
+            runs with unlimited retries and an overflow would be retried for ever.
     """
     try:
         zone: ZoneInfo = ZoneInfo(request.time_zone)
@@ -62,11 +68,19 @@ def deadlines(request: DeadlineRequest) -> FollowUpDeadlines:
     def start_of(day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
-    return FollowUpDeadlines(
-        due_at=start_of(request.due_on),
-        overdue_from=start_of(request.due_on + timedelta(days=1)),
-        escalate_at=start_of(request.due_on + timedelta(days=request.overdue_after_days)),
-    )
+    try:
+        return FollowUpDeadlines(
+            due_at=start_of(request.due_on),
+            overdue_from=start_of(request.due_on + timedelta(days=1)),
+            escalate_at=start_of(request.due_on + timedelta(days=request.overdue_after_days)),
+        )
+    except OverflowError:
+        raise ApplicationError(
+            f"due date {request.due_on.isoformat()} is outside the range deadlines can be "
+            "computed for",
+            type=Refusal.VALIDATION.value,
+            non_retryable=True,
+        ) from None
 
 
 @activity.defn
@@ -152,7 +166,9 @@ class FollowUpActivities:
         Args:
             lookup: The employee to check.
         """
-        if await employees.get_employee(self._sessions, lookup.employee_id) is None:
+        with store_refusals():
+            known = await employees.get_employee(self._sessions, lookup.employee_id)
+        if known is None:
             raise ApplicationError(
                 f"{lookup.employee_id} is not a known employee",
                 type=Refusal.UNKNOWN_EMPLOYEE.value,
@@ -169,7 +185,8 @@ class FollowUpActivities:
         Returns:
             The supervisor's employee id, or None when there is none.
         """
-        record = await employees.get_employee(self._sessions, lookup.employee_id)
+        with store_refusals():
+            record = await employees.get_employee(self._sessions, lookup.employee_id)
         if record is not None and record.supervisor_id:
             return record.supervisor_id
         configured = self._ops.employee(lookup.employee_id)

@@ -6,17 +6,14 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import AddNoteInput, CompleteInput, NextFollowUp, ReassignInput
-from contracts.vocabulary import FollowUpFilter, FollowUpStatus
+from contracts.vocabulary import EmployeeId, FollowUpFilter, FollowUpStatus, RecordId
 from workers.platform import employees
 from workers.platform.database import Sessions
 from workers.platform.web.auth import CurrentEmployee
-from workers.platform.web.dependencies import SessionsDep, TemporalDep, TodayDep
-from workers.platform.web.errors import http_error
+from workers.platform.web.dependencies import SessionsDep, TodayDep, UpdatesDep
 from workers.platform.web.schemas import Items
 from workers.trackers import follow_up_store as followups
 from workers.trackers.schemas import CompleteBody, NoteBody, ReassignBody
@@ -32,7 +29,9 @@ async def list_follow_ups(
     sessions: SessionsDep,
     today: TodayDep,
     caller: CurrentEmployee,
-    assignee: Annotated[str | None, Query(description="employee id (default: the caller)")] = None,
+    assignee: Annotated[
+        EmployeeId | None, Query(description="employee id (default: the caller)")
+    ] = None,
     status: Annotated[
         str, Query(description="outstanding, overdue, completed or all")
     ] = "outstanding",
@@ -60,7 +59,7 @@ async def _thread(sessions: Sessions, follow_up_id: str, today: date) -> dict[st
 
 @router.get("/{follow_up_id}", summary="One follow-up with its conversation thread")
 async def get_follow_up(
-    sessions: SessionsDep, today: TodayDep, follow_up_id: str, caller: CurrentEmployee
+    sessions: SessionsDep, today: TodayDep, follow_up_id: RecordId, caller: CurrentEmployee
 ) -> dict[str, Any]:
     """The follow-up, its notes, the follow-ups chained to it and its reassignment history."""
     return await _thread(sessions, follow_up_id, today)
@@ -81,36 +80,33 @@ async def _require_employee(sessions: Sessions, employee_id: str) -> None:
         )
 
 
-async def _update(temporal: Client, follow_up_id: str, update: Any, arg: Any) -> Any:
-    handle = temporal.get_workflow_handle(follow_up_workflow_id(follow_up_id))
-    try:
-        return await handle.execute_update(update, arg)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise http_error(exc, f"follow-up {follow_up_id}") from exc
-
-
 @router.post("/{follow_up_id}/complete", summary="Complete (assignee or supervisor)")
 async def complete(
     sessions: SessionsDep,
-    temporal: TemporalDep,
+    updates: UpdatesDep,
     today: TodayDep,
-    follow_up_id: str,
+    follow_up_id: RecordId,
     body: CompleteBody,
     caller: CurrentEmployee,
 ) -> dict[str, Any]:
     """Mark the follow-up completed; only its assignee or a supervisor may."""
     await _require_open(sessions, follow_up_id, today)
     action = CompleteInput(employee_id=caller.employee_id, role=caller.role, note=body.note)
-    await _update(temporal, follow_up_id, FollowUpWorkflow.complete, action)
+    await updates.execute(
+        follow_up_workflow_id(follow_up_id),
+        FollowUpWorkflow.complete,
+        action,
+        what=f"follow-up {follow_up_id}",
+    )
     return await _thread(sessions, follow_up_id, today)
 
 
 @router.post("/{follow_up_id}/reassign", summary="Reassign to another employee")
 async def reassign(
     sessions: SessionsDep,
-    temporal: TemporalDep,
+    updates: UpdatesDep,
     today: TodayDep,
-    follow_up_id: str,
+    follow_up_id: RecordId,
     body: ReassignBody,
     caller: CurrentEmployee,
 ) -> dict[str, Any]:
@@ -123,16 +119,21 @@ async def reassign(
         assignee_employee_id=body.assignee_employee_id,
         note=body.note,
     )
-    await _update(temporal, follow_up_id, FollowUpWorkflow.reassign, action)
+    await updates.execute(
+        follow_up_workflow_id(follow_up_id),
+        FollowUpWorkflow.reassign,
+        action,
+        what=f"follow-up {follow_up_id}",
+    )
     return await _thread(sessions, follow_up_id, today)
 
 
 @router.post("/{follow_up_id}/notes", summary="Add a note (optionally with a next follow-up)")
 async def add_note(
     sessions: SessionsDep,
-    temporal: TemporalDep,
+    updates: UpdatesDep,
     today: TodayDep,
-    follow_up_id: str,
+    follow_up_id: RecordId,
     body: NoteBody,
     caller: CurrentEmployee,
 ) -> dict[str, Any]:
@@ -152,7 +153,12 @@ async def add_note(
         memo_type=body.memo_type,
         next_follow_up=next_follow_up,
     )
-    result = await _update(temporal, follow_up_id, FollowUpWorkflow.add_note, action)
+    result = await updates.execute(
+        follow_up_workflow_id(follow_up_id),
+        FollowUpWorkflow.add_note,
+        action,
+        what=f"follow-up {follow_up_id}",
+    )
     answer = await _thread(sessions, follow_up_id, today)
     answer["note_result"] = result.model_dump(mode="json")
     return answer

@@ -1,10 +1,14 @@
-"""Request and response bodies of the employee desk API (docs/http-api.md)."""
+"""Request and response bodies of the employee desk API (docs/http-api.md).
+
+Field rules come from ``contracts.vocabulary``, the same types the Update inputs use, so a body
+that passes here is one the follow-up's activities can store.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.vocabulary import Code2, DueDate, EmployeeId, NoteText
 
 
 class CompleteBody(BaseModel):
@@ -12,7 +16,7 @@ class CompleteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, min_length=1, max_length=4000)
+    note: NoteText | None = Field(default=None, repr=False)
 
 
 class ReassignBody(BaseModel):
@@ -20,8 +24,8 @@ class ReassignBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee_employee_id: str = Field(min_length=1, max_length=16)
-    note: str | None = Field(default=None, min_length=1, max_length=4000)
+    assignee_employee_id: EmployeeId
+    note: NoteText | None = Field(default=None, repr=False)
 
 
 class NextFollowUpBody(BaseModel):
@@ -29,8 +33,8 @@ class NextFollowUpBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee_employee_id: str = Field(min_length=1, max_length=16)
-    due_on: date
+    assignee_employee_id: EmployeeId
+    due_on: DueDate
 
 
 class NoteBody(BaseModel):
@@ -38,6 +42,6 @@ class NoteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=1, max_length=4000)
-    memo_type: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2}$")
+    note: NoteText = Field(repr=False)
+    memo_type: Code2 | None = None
     next_follow_up: NextFollowUpBody | None = None

@@ -9,7 +9,7 @@ dependency with ``app.dependency_overrides``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -19,6 +19,7 @@ from contracts.platform.operations import OpsConfig
 from workers.platform.clock import Clock, local_today, system_clock
 from workers.platform.database import Sessions
 from workers.platform.settings import Settings
+from workers.platform.web.updates import DeskUpdates
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ def temporal(desk: DeskDep) -> Client:
     return desk.temporal
 
 
+def updates(desk: DeskDep) -> DeskUpdates:
+    """Temporal Updates under the configured deadline (``api_update_timeout_seconds``)."""
+    deadline = timedelta(seconds=desk.settings.api_update_timeout_seconds)
+    return DeskUpdates(desk.temporal, deadline)
+
+
 def ops(desk: DeskDep) -> OpsConfig:
     """The operations configuration (departments, time zone, policies)."""
     return desk.ops
@@ -76,6 +83,7 @@ def today(desk: DeskDep) -> date:
 
 SessionsDep = Annotated[Sessions, Depends(sessions)]
 TemporalDep = Annotated[Client, Depends(temporal)]
+UpdatesDep = Annotated[DeskUpdates, Depends(updates)]
 OpsDep = Annotated[OpsConfig, Depends(ops)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 TodayDep = Annotated[date, Depends(today)]
