@@ -10,7 +10,7 @@ from workflows.policies import WRITE_RETRY, WRITE_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from workers.assignments.activities import AssignmentActivities
-    from workflows.trackers.follow_up import start_follow_up_child
+    from workflows.trackers.follow_up_steps import start_follow_up_child
 
 
 @workflow.defn

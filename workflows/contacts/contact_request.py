@@ -32,7 +32,7 @@ from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_ID, REQUE
 with workflow.unsafe.imports_passed_through():
     from workers.contacts.activities import ContactActivities
     from workers.trackers.activities import FollowUpActivities
-    from workflows.trackers.follow_up import start_follow_up_child
+    from workflows.trackers.follow_up_steps import start_follow_up_child
 
 
 @workflow.defn

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import (
     AddNoteInput,
     AddNoteResult,
@@ -52,7 +51,11 @@ from workflows.trackers.follow_up_rules import (
     check_may_complete,
     check_reassign,
 )
-from workflows.trackers.follow_up_steps import FollowUpSteps
+from workflows.trackers.follow_up_steps import (
+    FOLLOW_UP_WORKFLOW,
+    FollowUpSteps,
+    start_follow_up_child,
+)
 
 with workflow.unsafe.imports_passed_through():
     from workers.trackers.activities import follow_up_deadlines
@@ -66,7 +69,7 @@ Runs started before this change have no marker and keep their old command sequen
 """
 
 
-@workflow.defn
+@workflow.defn(name=FOLLOW_UP_WORKFLOW)
 class FollowUpWorkflow:
     """outstanding (assigned → due reminder → overdue escalation) → completed."""
 
@@ -309,22 +312,9 @@ class FollowUpWorkflow:
                     idempotency_key=f"{key}/next",
                 )
             )
-            child = FollowUpInput(
-                follow_up_id=opened.follow_up_id,
-                member_id=self._start.member_id,
-                tracker_id=opened.tracker_id,
-                conversation_id=opened.conversation_id,
-                assignee_employee_id=opened.assignee_employee_id,
-                assigned_by=request.employee_id,
-                due_on=opened.due_on,
-                summary=self._start.summary,
-                policy=self._start.policy,
-                memo_type=self._start.memo_type,
-                parent_follow_up_id=self._start.follow_up_id,
-            )
             # A child so the link shows in the UI, with ABANDON because the next follow-up
             # outlives this one, which completes in a moment.
-            await start_follow_up_child(child)
+            await start_follow_up_child(self._steps.next_input(opened, request.employee_id))
             self._next_follow_up_id = opened.follow_up_id
             # The note just written is the closing note: no second one.
             await self._complete(request.employee_id, f"{key}/complete", None)
@@ -403,17 +393,3 @@ class FollowUpWorkflow:
                 FOLLOW_UP_STATUS.value_set(status),
             ]
         )
-
-
-async def start_follow_up_child(start: FollowUpInput) -> None:
-    """Start a follow-up's own workflow from inside another workflow.
-
-    A child, so the link shows in the UI; ABANDON, because a follow-up lives for days after the
-    request, assignment or follow-up that opened it has finished.
-    """
-    await workflow.start_child_workflow(
-        FollowUpWorkflow.run,
-        start,
-        id=follow_up_workflow_id(start.follow_up_id),
-        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-    )

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
+from contracts.ids import follow_up_workflow_id
 from contracts.trackers.follow_ups import (
     CompleteStep,
     EmployeeLookup,
@@ -28,6 +29,24 @@ from workflows.policies import LOOKUP_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, refus
 with workflow.unsafe.imports_passed_through():
     from workers.trackers.activities import FollowUpActivities
 
+FOLLOW_UP_WORKFLOW = "FollowUpWorkflow"
+"""The workflow type of ``FollowUpWorkflow``: other workflows start it by this name, so they do
+not import the workflow class (and the class does not import them)."""
+
+
+async def start_follow_up_child(start: FollowUpInput) -> None:
+    """Start a follow-up's own workflow from inside another workflow.
+
+    A child, so the link shows in the UI; ABANDON, because a follow-up lives for days after the
+    request, assignment or follow-up that opened it has finished.
+    """
+    await workflow.start_child_workflow(
+        FOLLOW_UP_WORKFLOW,
+        start,
+        id=follow_up_workflow_id(start.follow_up_id),
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )
+
 
 class FollowUpSteps:
     """Store, lookup and notification steps of one follow-up."""
@@ -35,6 +54,23 @@ class FollowUpSteps:
     def __init__(self, start: FollowUpInput) -> None:
         """Bind the steps to the follow-up's start input (its ids, Tracker and memo type)."""
         self._start = start
+
+    def next_input(self, opened: OpenedFollowUp, assigned_by: str) -> FollowUpInput:
+        """The start input of the follow-up that replaces this one (same member and policy)."""
+        start = self._start
+        return FollowUpInput(
+            follow_up_id=opened.follow_up_id,
+            member_id=start.member_id,
+            tracker_id=opened.tracker_id,
+            conversation_id=opened.conversation_id,
+            assignee_employee_id=opened.assignee_employee_id,
+            assigned_by=assigned_by,
+            due_on=opened.due_on,
+            summary=start.summary,
+            policy=start.policy,
+            memo_type=start.memo_type,
+            parent_follow_up_id=start.follow_up_id,
+        )
 
     def note(
         self, employee_id: str, text: str, key: str, memo_type: str | None = None
