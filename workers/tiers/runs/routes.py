@@ -117,7 +117,8 @@ async def start_run(
     """Start the period's scoring run, or return the running or completed one."""
     try:
         body = TierRunRequest.model_validate(await request.json())
-    except (ValidationError, ValueError) as err:
+    except (ValidationError, ValueError, RecursionError) as err:
+        # RecursionError: JSON nested too deeply for the parser (a 500 otherwise).
         raise HTTPException(422, detail='body must be {"period": "YYYY-MM"}') from err
     handle, _ = await start_or_get_run(temporal, settings.temporal.task_queue, body.period)
     view = await run_view(sessions, temporal, body.period)

@@ -58,6 +58,10 @@ def parse_program(text: str, source: str = "<program>") -> TierProgram:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ProgramError(f"{source}: not valid YAML: {err}") from err
+    except RecursionError:
+        raise ProgramError(f"{source}: not valid YAML: nested too deeply") from None
+    except ValueError as err:  # e.g. an integer longer than Python converts (4300 digits)
+        raise ProgramError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ProgramError(f"{source}: the program must be a YAML mapping")
     try:
