@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from contextlib import contextmanager
 
@@ -21,6 +22,18 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
-    """Uvicorn settings for the desk API."""
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+def server_config(app: FastAPI, host: str, port: int, grace: float = 15.0) -> uvicorn.Config:
+    """Uvicorn settings for the desk API; ``grace`` bounds how long a stop waits for requests.
+
+    Without ``timeout_graceful_shutdown`` uvicorn waits for open requests for ever, and one
+    request stuck on a database lock would keep a stopping process alive.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # Uvicorn takes whole seconds; round up so the grace is never shortened.
+        timeout_graceful_shutdown=math.ceil(grace),
+    )

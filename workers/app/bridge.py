@@ -11,6 +11,10 @@ Every record ends one of three ways; none is ever skipped (docs/messages.md, "De
 
 A Temporal refusal that retrying will not heal (credentials, permissions, invalid argument)
 stops consumption instead, without committing, and turns ``BridgeHealth`` red.
+
+On SIGTERM (``consume_until`` with an ``InFlight``) no new record is started, the records being
+started finish their start and commit within the grace, and only then are the consumers stopped:
+a record is either started and committed, or left uncommitted for the next bridge to read.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +78,47 @@ class BridgeDeps:
 # Parses one record value and starts its workflow (contact requests or assignments).
 Process = Callable[[BridgeDeps, bytes | None], Awaitable[None]]
 
+# FastStream's own wait for running handlers when the broker stops. ``consume_until`` has
+# already waited the whole grace for records being started; what is left then is a back-off
+# sleep (its record was sought back, nothing to lose) or a start cut short, so one second.
+_BROKER_GRACEFUL_SECONDS = 1.0
+
+
+class InFlight:
+    """The records whose start (or dead letter) and commit are under way, for shutdown.
+
+    ``close()`` makes the handlers start nothing more; ``drained()`` waits for those under way.
+    """
+
+    def __init__(self) -> None:
+        self._under_way: set[str] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.closed = False
+
+    @contextmanager
+    def track(self, record: ConsumerRecord[bytes, bytes]) -> Iterator[None]:
+        """Count ``record`` as under way for the duration of the block."""
+        where = _where(record)
+        self._under_way.add(where)
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._under_way.discard(where)
+            if not self._under_way:
+                self._idle.set()
+
+    def close(self) -> None:
+        """Start no new record: records handed over from now on are left uncommitted."""
+        self.closed = True
+
+    async def drained(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` seconds; the records still under way then (topic[p]@offset)."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return sorted(self._under_way)
+
 
 async def raw_body(message: StreamMessage[ConsumerRecord[bytes, bytes]]) -> bytes:
     """Decoder that keeps the value bytes: the bridge parses (and dead-letters) itself."""
@@ -100,18 +146,22 @@ def build_broker(
     deps: Callable[[], BridgeDeps],
     registry: CollectorRegistry | None = None,
     health: BridgeHealth | None = None,
+    in_flight: InFlight | None = None,
 ) -> KafkaBroker:
     """A broker with the bridge's subscribers; ``deps`` is read at message time.
 
     ``health`` turns red when a failure that will not heal stops consumption; ``consume_until``
     then stops the broker. It is exported as ``memberflow_bridge_healthy`` on ``registry``.
+    ``in_flight`` counts the records being started, so that ``consume_until`` can let them
+    finish before it stops the consumers.
     """
     options = connection_options(settings)
     health = health if health is not None else BridgeHealth()
+    in_flight = in_flight if in_flight is not None else InFlight()
     broker = KafkaBroker(
         options.pop("bootstrap_servers"),
         enable_idempotence=True,
-        graceful_timeout=15.0,
+        graceful_timeout=_BROKER_GRACEFUL_SECONDS,
         security=_security(options),
         # Received/processed counts and durations per topic, when metrics are on.
         middlewares=(
@@ -127,10 +177,23 @@ def build_broker(
     async def handle(message: KafkaMessage, process: Process) -> None:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
         current = deps()
-        if not health.healthy:
+        if not health.healthy or in_flight.closed:
             # Consumption is stopping: leave the record for the next start.
             await _hold(message)
             return
+        # No await between the check above and ``track``: a record is either refused by a
+        # closed ``in_flight`` or counted, so the shutdown drain never misses one.
+        with in_flight.track(record):
+            delay = await start_and_commit(current, message, process)
+        if delay is not None and not in_flight.closed:
+            # Outside ``track``: the record was sought back already, a stop need not wait.
+            await current.back_off(delay)
+
+    async def start_and_commit(
+        current: BridgeDeps, message: KafkaMessage, process: Process
+    ) -> float | None:
+        """Start (or dead-letter) and commit; the back-off when the record is to be read again."""
+        record: ConsumerRecord[bytes, bytes] = message.raw_message
         try:
             await process(current, record.value)
         except Rejected as rejected:
@@ -138,19 +201,18 @@ def build_broker(
             try:
                 await dead_letter(broker, record, topics.dlq(record.topic), rejected.reason)
             except Exception as exc:
-                await read_again(current, message, exc)
-                return
+                return await read_again(message, exc)
         except Exception as exc:
             refusal = permanent_refusal(exc)
             if refusal is None:
-                await read_again(current, message, exc)
-            else:
-                await stop_consuming(message, refusal)
-            return
+                return await read_again(message, exc)
+            await stop_consuming(message, refusal)
+            return None
         attempts.clear(record)
         await _commit(current, message)
+        return None
 
-    async def read_again(current: BridgeDeps, message: KafkaMessage, exc: Exception) -> None:
+    async def read_again(message: KafkaMessage, exc: Exception) -> float:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
         attempt = attempts.failed(record)
         delay = retry_delay(attempt)
@@ -162,7 +224,7 @@ def build_broker(
             delay,
         )
         await _seek_back(message)
-        await current.back_off(delay)
+        return delay
 
     async def stop_consuming(message: KafkaMessage, refusal: str) -> None:
         record: ConsumerRecord[bytes, bytes] = message.raw_message
@@ -217,11 +279,19 @@ def build_broker(
     return broker
 
 
-async def consume_until(broker: KafkaBroker, health: BridgeHealth, stop: asyncio.Event) -> None:
+async def consume_until(
+    broker: KafkaBroker,
+    health: BridgeHealth,
+    stop: asyncio.Event,
+    in_flight: InFlight | None = None,
+    grace: float = 15.0,
+) -> None:
     """Let the started ``broker`` consume until ``stop`` is set, then stop it.
 
     When ``health`` turns red first, the broker is stopped at once and this keeps waiting for
     ``stop`` with health red: the process's other parts carry on and the health can be read.
+    On ``stop``, with the broker's ``in_flight``: start nothing more, give the records being
+    started up to ``grace`` seconds to be started and committed, then stop the consumers.
     """
     red = asyncio.create_task(health.wait_stopped())
     stopping = asyncio.create_task(stop.wait())
@@ -236,11 +306,30 @@ async def consume_until(broker: KafkaBroker, health: BridgeHealth, stop: asyncio
             broker_stopped = True
             await broker.stop()
             await stopping
+        elif in_flight is not None:
+            await _drain(in_flight, grace)
     finally:
         red.cancel()
         stopping.cancel()
         if not broker_stopped:
             await broker.stop()
+
+
+async def _drain(in_flight: InFlight, grace: float) -> None:
+    """Close ``in_flight`` and wait for its records; log the ones the grace cut short."""
+    in_flight.close()
+    cut_short = await in_flight.drained(grace)
+    if cut_short:
+        # Positions only, never record contents: they are read again by the next bridge.
+        log.error(
+            "bridge shutdown: %d record(s) still being started after the %.0fs grace are cut "
+            "short; not committed, the next bridge reads them again: %s",
+            len(cut_short),
+            grace,
+            ", ".join(cut_short),
+        )
+    else:
+        log.info("bridge shutdown: every record being started was started and committed")
 
 
 class _Attempts:

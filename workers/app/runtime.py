@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
@@ -19,7 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from contracts.contacts.workflow import PrivateContactsOptions
 from contracts.platform.operations import OpsConfig
-from workers.app.bridge import BridgeDeps, acknowledge, build_broker, consume_until
+from workers.app.bridge import BridgeDeps, InFlight, acknowledge, build_broker, consume_until
 from workers.app.bridge_health import BridgeHealth
 from workers.contacts.intake import start_contact_request
 from workers.platform.database import Sessions
@@ -112,6 +113,9 @@ def build_worker(svc: Services) -> Worker:
         workflow_runner=workflow_runner(),
         # Sync tier activities (polars) run in threads; async ones share the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=4),
+        # On SIGTERM running activities get the grace to finish, then are cancelled: each is
+        # idempotent and Temporal retries it on another worker. Workflow tasks are handed back.
+        graceful_shutdown_timeout=timedelta(seconds=svc.settings.shutdown_grace_seconds),
     )
 
 
@@ -143,12 +147,49 @@ def build_bridge_deps(svc: Services) -> BridgeDeps:
     )
 
 
-async def _until_stopped(*tasks: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+# Beyond the grace: a part's own shutdown bookkeeping (the worker's cancelled activities
+# reporting back, the broker closing its consumers) gets this long before it is abandoned.
+_SHUTDOWN_SLACK_SECONDS = 10.0
+
+
+async def _until_stopped(
+    grace: float, parts: dict[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]
+) -> None:
+    """Run ``parts`` until SIGINT/SIGTERM, then give them ``grace`` (+ slack) to stop.
+
+    A part still stopping after that is cancelled and named in an ERROR line, so the process
+    exits (code 0, its work handed back) instead of hanging under an orchestrator's kill.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.gather(*(task(stop) for task in tasks))
+    running: dict[asyncio.Task[None], str] = {
+        asyncio.create_task(part(stop)): name for name, part in parts.items()
+    }
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        # A part failing before any signal ends the process with its error, as before.
+        done, _ = await asyncio.wait({*running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done & running.keys():
+            task.result()
+        await stop.wait()
+        log.info("stopping %s: in-flight work gets up to %.0fs", ", ".join(parts), grace)
+        _, late = await asyncio.wait(running, timeout=grace + _SHUTDOWN_SLACK_SECONDS)
+        if late:
+            log.error(
+                "shutdown cut short after %.0fs: %s still stopping; cancelled, exiting anyway",
+                grace + _SHUTDOWN_SLACK_SECONDS,
+                ", ".join(sorted(running[task] for task in late)),
+            )
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running, timeout=_SHUTDOWN_SLACK_SECONDS)
+        for task in running.keys() - late:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s failed while stopping", running[task], exc_info=task.exception())
+    finally:
+        stopping.cancel()
 
 
 async def ensure_tier_schedule(svc: Services) -> None:
@@ -174,32 +215,59 @@ async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
     await ensure_tier_schedule(svc)
     await remove_leftover_tier_shards(svc)
     worker = build_worker(svc)
+    grace = svc.settings.shutdown_grace_seconds
+    loop = asyncio.get_running_loop()
     async with worker:
         log.info("worker polling task queue %s", svc.settings.temporal.task_queue)
         await stop.wait()
+        began = loop.time()
+    # Leaving ``async with`` is ``worker.shutdown()``: polls stop, workflow tasks go back to
+    # Temporal, activities get ``grace`` and are then cancelled (retried elsewhere).
+    if loop.time() - began >= grace:
+        log.error(
+            "worker shutdown: activities still running after the %.0fs grace were cancelled; "
+            "Temporal retries them on another worker",
+            grace,
+        )
+    else:
+        log.info("worker shutdown: every running activity finished")
 
 
 async def _bridge_task(svc: Services, stop: asyncio.Event) -> None:
     deps = build_bridge_deps(svc)
     registry = metrics_registry(svc.settings)
     health = svc.bridge_health
-    broker = build_broker(svc.settings.kafka, svc.settings.topics, lambda: deps, registry, health)
+    in_flight = InFlight()
+    broker = build_broker(
+        svc.settings.kafka, svc.settings.topics, lambda: deps, registry, health, in_flight
+    )
     await broker.start()
     log.info("bridge consuming %s", ", ".join(svc.settings.topics.inbound()))
-    await consume_until(broker, health, stop)
+    await consume_until(broker, health, stop, in_flight, svc.settings.shutdown_grace_seconds)
 
 
 async def _api_task(svc: Services, stop: asyncio.Event) -> None:
     from workers.app.api import create_app
     from workers.app.api_server import EmbeddedServer, server_config
 
+    grace = svc.settings.shutdown_grace_seconds
     server = EmbeddedServer(
-        server_config(create_app(svc), svc.settings.api_host, svc.settings.api_port)
+        server_config(create_app(svc), svc.settings.api_host, svc.settings.api_port, grace)
     )
     serve = asyncio.create_task(server.serve())
     await stop.wait()
+    # Uvicorn stops accepting, closes idle connections and lets requests under way finish
+    # for ``grace``; then it cancels them.
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     server.should_exit = True
     await serve
+    if loop.time() - began >= grace:
+        log.error(
+            "api shutdown: requests still under way after the %.0fs grace were cancelled", grace
+        )
+    else:
+        log.info("api shutdown: every request under way was answered")
 
 
 _metrics_servers: dict[int, CollectorRegistry] = {}
@@ -243,4 +311,7 @@ async def run(settings: Settings, parts: Sequence[Part]) -> None:
     """Run the given parts on one set of connections until SIGINT/SIGTERM."""
     _configure_logging(settings)
     async with services(settings) as svc:
-        await _until_stopped(*(partial(run_part, part, svc) for part in parts))
+        await _until_stopped(
+            settings.shutdown_grace_seconds,
+            {part: partial(run_part, part, svc) for part in parts},
+        )

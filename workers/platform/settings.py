@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # ...) before it answers 504: a stopped worker or a database outage must not hold an
     # employee's request open for ever. MEMBERFLOW_API_UPDATE_TIMEOUT_SECONDS.
     api_update_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # How long SIGTERM/SIGINT leaves in-flight work to finish before it is cut short: bridge
+    # records being started, worker activities, API requests. One bound for all three parts,
+    # so an orchestrator's kill timeout is set once, above it. MEMBERFLOW_SHUTDOWN_GRACE_SECONDS.
+    shutdown_grace_seconds: float = Field(default=15.0, gt=0, le=600)
     tier_extract_root: Path = Path(".state/extracts")
     tier_program: Path | None = None
     log_level: str = "INFO"
