@@ -9,6 +9,7 @@ anything; the readers give back what a run left: stored rows, events, history, f
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -221,9 +222,14 @@ async def harness(
         await engine.dispose()
 
 
+_YEARS = itertools.count(2100)
+"""Years handed out so far: one per call, so two tests never share a period (a random year
+collided often enough to hand a test another test's completed run)."""
+
+
 def unique_periods(count: int) -> list[str]:
     """Consecutive periods no other test uses (workflow ids are shared by the session)."""
-    year = 2100 + uuid.uuid4().int % 800
+    year = next(_YEARS)
     return [f"{year:04d}-{month:02d}" for month in range(1, count + 1)]
 
 
