@@ -1,5 +1,8 @@
 """The Kafka → Temporal bridge (FastStream): validate, start, then commit this record's offset.
 
+Longer than most modules because one record's whole fate (start, dead letter, read again, stop,
+and its share of a graceful shutdown) is decided in one handler and must be read together.
+
 Every record ends one of three ways; none is ever skipped (docs/messages.md, "Dead letters"):
 
 - started: Temporal accepted the start, then ``offset + 1`` is committed on its own partition
