@@ -100,10 +100,13 @@ class PostgresCluster:
                 ],
                 "initdb",
             )
-        # A throwaway cluster: durability settings off trade crash safety for speed.
+        # A development cluster: an acknowledged commit survives a crash of PostgreSQL itself
+        # (synchronous_commit on: the WAL reaches the operating system before the answer), so
+        # a killed server never forgets work memberflow was told is stored. Flushing to the
+        # disk (fsync) stays off: a power cut may lose this cluster, which only holds test data.
         options = (
             f"-p {self.port} -k {self.data_dir} -c listen_addresses={self.host} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c fsync=off -c synchronous_commit=on -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=256MB"
         )
         _run(

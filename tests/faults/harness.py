@@ -9,8 +9,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-
 from contracts.platform.topics import Topics
 from deploy.processes import free_port
 from tests.faults.apps import AppProcesses, add_employee
@@ -35,21 +33,6 @@ READ_TIMEOUT = 30.0
 # A settled verdict with problems must look the same this long before it is believed: Temporal
 # visibility and the read model may lag a restart by a few seconds.
 STABLE_FOR = 5.0
-
-
-async def durable_commits(database_url: str) -> None:
-    """Make the application's commits durable across a PostgreSQL crash, as in production.
-
-    The local stack runs PostgreSQL with ``synchronous_commit=off`` (speed over crash safety),
-    so a SIGKILL of the server forgets the last fraction of a second of acknowledged commits:
-    a "lost" row would then be the stack's setting, not memberflow. A role setting overrides
-    the server's command line for every new session of the application role.
-    """
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=30)
-    try:
-        await connection.execute("ALTER ROLE CURRENT_USER SET synchronous_commit = on")
-    finally:
-        await connection.close()
 
 
 class FaultHarness:
@@ -87,7 +70,6 @@ class FaultHarness:
             "MEMBERFLOW_STATE_DIR": str(self.stack.state_dir),
             "MEMBERFLOW_TIER_EXTRACT_ROOT": str(self.stack.state_dir / "extracts"),
         }
-        await durable_commits(self.env["MEMBERFLOW_DATABASE_URL"])
         # Operators issue tokens with the CLI; MG first, the others name MG as supervisor.
         await asyncio.to_thread(add_employee, self.env, "MG", "Maria", "supervisor")
         sarah = await asyncio.to_thread(add_employee, self.env, "SR", "Sarah", "employee")

@@ -52,6 +52,11 @@ OPS_CASES: list[tuple[str, bytes, str]] = [
         b"departments: [{code: loans, label: Loans}]\n",
         "departments[0].code",
     ),
+    (
+        "duplicate-key",
+        b"time_zone: America/Detroit\nfollow_ups: {}\ntime_zone: Europe/Paris\n",
+        "key 'time_zone' appears twice (first on line 1)",
+    ),
 ]
 
 
@@ -105,6 +110,11 @@ PROGRAM_CASES: list[tuple[str, bytes, str]] = [
     ("unknown-item", _unknown_item(), "item g9_bogus: unknown item id"),
     ("name-201-chars", _program(name="N" * 201), "name"),
     ("unknown-time-zone", _program(time_zone="Mars/Olympus"), "time_zone"),
+    (
+        "duplicate-key",
+        _program() + b"name: A second name\n",
+        "key 'name' appears twice",
+    ),
 ]
 
 

@@ -348,7 +348,9 @@ async def test_worker_sigterm_hands_a_stuck_activity_back_after_the_grace(
             handle = await start_request(temporal_client, settings)
             await store_request_running(handle)
             assert await first.terminate() == 0, first.text()
-    assert "were cancelled" in first.text()
+    # The log names what was cut short, so an operator can follow it to its retry.
+    cut = f"store_request of {handle.id} (attempt 1)"
+    assert f"were cancelled (Temporal retries them on another worker): {cut}" in first.text()
     with launched("worker", env, tmp_path / "worker-2.log") as second:
         async with asyncio.timeout(90):
             while not await store_request_attempts(handle):  # noqa: ASYNC110

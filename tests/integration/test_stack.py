@@ -47,6 +47,8 @@ async def test_postgres_accepts_the_application_role(server_env: dict[str, str])
     connection = await asyncpg.connect(url)
     try:
         assert await connection.fetchval("SELECT current_user") == "memberflow"
+        # A killed server keeps what it acknowledged (docs/operations.md, "Local stack").
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"
     finally:
         await connection.close()
 

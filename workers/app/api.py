@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from workers.contacts import routes as contact_routes
 from workers.platform.clock import Clock, system_clock
+from workers.platform.web.deadline import RequestDeadline
 from workers.platform.web.dependencies import DeskServices, bind
+from workers.platform.web.errors import database_unavailable_answer
 from workers.tiers.runs import routes as tier_routes
 from workers.trackers import follow_up_routes, member_routes, report_routes
 
@@ -56,6 +60,19 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
         # One readable sentence instead of FastAPI's list of error objects (docs/http-api.md).
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
+
+    # An unreachable database answers 503 wherever it is met (the token lookup included).
+    for unavailable in (OSError, TimeoutError, DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(unavailable, database_unavailable_answer)
+    # The whole call is bounded too: reads before an Update, then the Update's own deadline,
+    # and a margin for opening a database connection.
+    settings = services.settings
+    app.add_middleware(
+        RequestDeadline,
+        seconds=settings.api_update_timeout_seconds
+        + settings.database.connect_timeout_seconds
+        + 5.0,
+    )
 
     for module in (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes):
         app.include_router(module.router, prefix=API_PREFIX)

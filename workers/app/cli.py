@@ -144,14 +144,14 @@ def demo(
 def ops() -> None:
     """Workflows by type and state, stuck or overdue work, dead-letter depth."""
     from workers.app.ops import OpsSnapshot, snapshot
-    from workers.platform.database import create_engine, session_factory
+    from workers.platform.database import engine_for, session_factory
     from workers.platform.operations import load_ops_config
     from workers.platform.temporal_client import connect
 
     settings = _settings()
 
     async def collect() -> OpsSnapshot:
-        engine = create_engine(settings.database.url, pool_size=2)
+        engine = engine_for(settings.database, pool_size=2)
         try:
             client = await connect(settings.temporal)
             config = load_ops_config(settings.config_file)
@@ -213,13 +213,13 @@ def employees_add(
     from workers.platform.errors import StoreError
 
     async def add() -> str:
-        from workers.platform.database import create_engine, session_factory
+        from workers.platform.database import engine_for, session_factory
         from workers.platform.employees import add_employee
         from workers.platform.migrate import upgrade
 
         settings = _settings()
         await upgrade(settings.database.url)
-        engine = create_engine(settings.database.url, pool_size=1)
+        engine = engine_for(settings.database, pool_size=1)
         try:
             return await add_employee(session_factory(engine), employee_id, name, role, supervisor)
         finally:

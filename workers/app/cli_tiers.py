@@ -138,10 +138,10 @@ def report(period: Annotated[str, typer.Option(help="YYYY-MM", callback=_period)
     settings = _settings()
 
     async def load() -> dict[str, Any] | None:
-        from workers.platform.database import create_engine, session_factory
+        from workers.platform.database import engine_for, session_factory
         from workers.tiers.runs import persist
 
-        engine = create_engine(settings.database.url, pool_size=1)
+        engine = engine_for(settings.database, pool_size=1)
         try:
             async with persist.raw_connection(session_factory(engine)) as conn:
                 return await persist.get_run(conn, period)

@@ -22,6 +22,7 @@ from contracts.contacts.workflow import PrivateContactsOptions
 from contracts.platform.operations import OpsConfig
 from workers.app.bridge import BridgeDeps, InFlight, acknowledge, build_broker, consume_until
 from workers.app.bridge_health import BridgeHealth
+from workers.app.running_activities import RunningActivities
 from workers.contacts.intake import start_contact_request
 from workers.platform.database import Sessions
 from workers.platform.kafka_client import EventPublisher, ensure_topics
@@ -60,13 +61,13 @@ def contact_options(ops: OpsConfig) -> PrivateContactsOptions:
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """Connect to Temporal, Kafka and PostgreSQL (migrating the schema) for one process."""
-    from workers.platform.database import create_engine, session_factory
+    from workers.platform.database import engine_for, session_factory
     from workers.platform.migrate import upgrade
 
     ops = load_ops_config(settings.config_file)
     await upgrade(settings.database.url)
     await ensure_topics(settings.kafka, settings.topics.all_topics())
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings.database)
     publisher = EventPublisher(settings.kafka)
     await publisher.start()
     try:
@@ -81,7 +82,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         await engine.dispose()
 
 
-def build_worker(svc: Services) -> Worker:
+def build_worker(svc: Services, running: RunningActivities | None = None) -> Worker:
     """A worker with every workflow and activity of memberflow."""
     from workers.assignments.activities import AssignmentActivities
     from workers.contacts.activities import ContactActivities
@@ -116,6 +117,7 @@ def build_worker(svc: Services) -> Worker:
         # On SIGTERM running activities get the grace to finish, then are cancelled: each is
         # idempotent and Temporal retries it on another worker. Workflow tasks are handed back.
         graceful_shutdown_timeout=timedelta(seconds=svc.settings.shutdown_grace_seconds),
+        interceptors=[running] if running is not None else [],
     )
 
 
@@ -214,20 +216,29 @@ async def remove_leftover_tier_shards(svc: Services) -> None:
 async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
     await ensure_tier_schedule(svc)
     await remove_leftover_tier_shards(svc)
-    worker = build_worker(svc)
+    running = RunningActivities()
+    worker = build_worker(svc, running)
     grace = svc.settings.shutdown_grace_seconds
-    loop = asyncio.get_running_loop()
+    cut: list[str] = []
+
+    async def note_cut_activities() -> None:
+        await asyncio.sleep(grace)
+        cut.extend(running.describe())
+
     async with worker:
         log.info("worker polling task queue %s", svc.settings.temporal.task_queue)
         await stop.wait()
-        began = loop.time()
+        watcher = asyncio.create_task(note_cut_activities())
     # Leaving ``async with`` is ``worker.shutdown()``: polls stop, workflow tasks go back to
     # Temporal, activities get ``grace`` and are then cancelled (retried elsewhere).
-    if loop.time() - began >= grace:
+    watcher.cancel()
+    if cut:
         log.error(
-            "worker shutdown: activities still running after the %.0fs grace were cancelled; "
-            "Temporal retries them on another worker",
+            "worker shutdown: %d activities still running after the %.0fs grace were cancelled "
+            "(Temporal retries them on another worker): %s",
+            len(cut),
             grace,
+            "; ".join(cut),
         )
     else:
         log.info("worker shutdown: every running activity finished")

@@ -15,22 +15,52 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from workers.platform.settings import DatabaseSettings
+
 Sessions = async_sessionmaker[AsyncSession]
 """What every store function takes first: a factory of sessions bound to one engine."""
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    connect_timeout: float = 5.0,
+    statement_timeout: float = 300.0,
+) -> AsyncEngine:
     """An async engine for ``url`` (``postgresql+asyncpg://user@host:port/db``).
 
     Args:
         url: The database URL; the asyncpg driver is required.
         pool_size: Connections kept open per process.
+        connect_timeout: Seconds to open a connection (and to wait for a free pooled one).
+        statement_timeout: Seconds any one statement (or COPY) may take.
 
     Returns:
         The engine; dispose of it with ``await engine.dispose()``.
     """
-    # pre_ping: a restarted PostgreSQL must not fail the first activity after it comes back.
-    return _create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    return _create_async_engine(
+        url,
+        pool_size=pool_size,
+        # A restarted PostgreSQL must not fail the first activity after it comes back.
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout,
+        # asyncpg's own bounds: without them a stopped server (sockets open, nobody answering)
+        # holds a call for ever; the ping above is bounded by the statement timeout too.
+        connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout},
+        # Errors and logs never carry the statement's parameters: they are member data.
+        hide_parameters=True,
+    )
+
+
+def engine_for(settings: DatabaseSettings, *, pool_size: int | None = None) -> AsyncEngine:
+    """The engine a memberflow process uses: the configured URL, pool and timeouts."""
+    return create_engine(
+        settings.url,
+        pool_size=settings.pool_size if pool_size is None else pool_size,
+        connect_timeout=settings.connect_timeout_seconds,
+        statement_timeout=settings.statement_timeout_seconds,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> Sessions:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from asyncpg.exceptions import CannotConnectNowError, PostgresConnectionError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from temporalio.exceptions import ApplicationError
 
 from contracts.vocabulary import Refusal
@@ -81,6 +83,35 @@ _DATA_EXCEPTIONS: dict[str, str] = {
 """Readable reasons of the data exceptions (SQLSTATE class 22) memberflow's writes can meet."""
 
 CHECK_VIOLATION = "23514"
+
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""SQLSTATEs of a database that is gone or not taking connections: connection exceptions,
+shutdown, crash, "starting up", too many connections."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) means the database is down or did not answer.
+
+    Connecting may fail with the socket's own error (refused, reset) or time out; a stopped
+    server times a statement out; a restart invalidates pooled connections. All of them heal
+    when the database is back, so the desk answers 503 and activities are retried.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError | PoolTimeoutError):
+            return True
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            state = getattr(current.orig, "sqlstate", None)
+            if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+                return True
+        if isinstance(current, PostgresConnectionError | CannotConnectNowError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def permanent_database_error(exc: DBAPIError) -> str | None:

@@ -8,6 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from contracts.platform.operations import OpsConfig
+from workers.platform.yaml_files import load_yaml
 
 DEFAULT_OPS_CONFIG = Path(__file__).resolve().parents[1] / "defaults" / "operations.yaml"
 
@@ -49,7 +50,7 @@ def load_ops_config(path: Path | None) -> OpsConfig:
     """
     source = path if path is not None else DEFAULT_OPS_CONFIG
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        raw = load_yaml(source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:

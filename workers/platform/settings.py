@@ -60,6 +60,13 @@ class DatabaseSettings(BaseSettings):
 
     url: str = "postgresql+asyncpg://memberflow@127.0.0.1:15432/memberflow"
     pool_size: int = 10
+    # A database that is down, or stopped without closing its sockets, must answer "unavailable"
+    # in bounded time instead of holding an activity or a desk call open for ever.
+    # MEMBERFLOW_DATABASE_CONNECT_TIMEOUT_SECONDS bounds opening a connection;
+    # MEMBERFLOW_DATABASE_STATEMENT_TIMEOUT_SECONDS bounds each statement (a tier run's COPY of
+    # a whole shard included, hence its generous default).
+    connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    statement_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
 class Settings(BaseSettings):

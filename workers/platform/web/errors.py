@@ -6,12 +6,14 @@ that did not finish within the API's deadline answers 504 (the workflow may stil
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.vocabulary import REFUSALS, Refusal
+from workers.platform.errors import database_unavailable
 
 STATUS_BY_REFUSAL: dict[Refusal, int] = {
     Refusal.CONFLICT: 409,
@@ -31,6 +33,9 @@ TEMPORAL_UNAVAILABLE = 503
 UPDATE_TIMED_OUT = 504
 """The workflow did not answer within the API's deadline (the ``api_update_timeout_seconds``
 setting)."""
+
+DATABASE_UNAVAILABLE = 503
+"""The database could not be reached or did not answer in time: try again shortly."""
 
 _UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED})
 
@@ -100,3 +105,18 @@ def http_error(
             detail=f"Temporal is unavailable, {what} could not be reached; try again shortly",
         )
     raise exc
+
+
+async def database_unavailable_answer(request: Request, exc: Exception) -> JSONResponse:
+    """503 for an unreachable or silent database (an exception handler of the API app).
+
+    Anything else reaching this handler is re-raised: a 500 for a bug, never a 503 hiding one.
+    The detail names no statement and no value: the driver's text may quote member data.
+    """
+    if not database_unavailable(exc):
+        raise exc
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again shortly"},
+        status_code=DATABASE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )

@@ -8,6 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from contracts.tiers.program import TierProgram
+from workers.platform.yaml_files import load_yaml
 
 DEFAULT_PROGRAM_PATH = Path(__file__).resolve().parents[2] / "defaults" / "tier_program.yaml"
 """The program shipped with memberflow (used when ``MEMBERFLOW_TIER_PROGRAM`` is not set)."""
@@ -55,7 +56,7 @@ def parse_program(text: str, source: str = "<program>") -> TierProgram:
         ProgramError: Not YAML, not a mapping, or a rule of the program format broken.
     """
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as err:
         raise ProgramError(f"{source}: not valid YAML: {err}") from err
     except RecursionError:
