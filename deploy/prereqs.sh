@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what memberflow needs from Debian's packages when it is missing:
-# Java 17 (Kafka broker), Maven (fetches the broker jars), PostgreSQL (server binaries).
+# Java 17 (Kafka broker), Maven (fetches the broker jars), PostgreSQL (server binaries),
+# Chromium (the browser tests open the API docs pages in it, headless).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
