@@ -40,7 +40,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 ## Benchmarks (not part of `make test`), each at its default size; BENCHES=bench_tier_run picks one.
-BENCHES ?= bench_stack bench_bridge_throughput bench_desk_latency bench_tier_scorer bench_tier_run
+BENCHES ?= bench_stack bench_bridge_throughput bench_desk_latency bench_codec bench_tier_scorer bench_tier_run
 bench: setup
 	set -e; for bench in $(BENCHES); do $(BIN)/python -m tests.bench.$$bench; done
 

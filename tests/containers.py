@@ -6,10 +6,13 @@ manager only, never at import time: building one without a Docker engine raises 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
+from deploy.secrets import ensure_payload_keys, ensure_search_hash_key
 
 TEMPORAL_IMAGE = "temporalio/temporal:1.5.0"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
@@ -40,7 +43,15 @@ def container_stack() -> Iterator[dict[str, str]]:
         )
         pg_host = postgres.get_container_host_ip()
         pg_port = postgres.get_exposed_port(5432)
+        # Key files as the local stack writes them, for the processes the tests start.
+        keys = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="memberflow-keys-")))
         yield {
+            "MEMBERFLOW_TEMPORAL_PAYLOAD_KEYS_FILE": str(
+                ensure_payload_keys(keys / "payload-keys")
+            ),
+            "MEMBERFLOW_TEMPORAL_SEARCH_HASH_KEY_FILE": str(
+                ensure_search_hash_key(keys / "search-hash-key")
+            ),
             "MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS": kafka.get_bootstrap_server(),
             "MEMBERFLOW_TEMPORAL_ADDRESS": (
                 f"{temporal.get_container_host_ip()}:{temporal.get_exposed_port(7233)}"

@@ -10,13 +10,20 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from contracts.contacts.messages import CONTACT_SUBMITTED
+from workers.platform.kafka_client import connection_options
 from workers.platform.kafka_reader import Record, read_topic
 from workers.platform.settings import KafkaSettings
 
 
-async def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
-    """Send (key, value) records in order and wait for every acknowledgement."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+async def produce(
+    kafka: str | KafkaSettings, topic: str, items: list[tuple[bytes | None, bytes]]
+) -> None:
+    """Send (key, value) records in order and wait for every acknowledgement.
+
+    ``kafka`` is a bootstrap address (plaintext) or full settings (SASL and TLS included).
+    """
+    settings = KafkaSettings(bootstrap_servers=kafka) if isinstance(kafka, str) else kafka
+    producer = AIOKafkaProducer(**connection_options(settings), enable_idempotence=True)
     await producer.start()
     try:
         for key, value in items:

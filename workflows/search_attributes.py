@@ -13,6 +13,7 @@ def _keyword(name: SearchAttribute) -> SearchAttributeKey[str]:
 
 
 MEMBER_ID = _keyword(SearchAttribute.MEMBER_ID)
+MEMBER_KEY = _keyword(SearchAttribute.MEMBER_KEY)
 DEPARTMENT = _keyword(SearchAttribute.DEPARTMENT)
 REQUEST_STATE = _keyword(SearchAttribute.REQUEST_STATE)
 CLAIMED_BY = _keyword(SearchAttribute.CLAIMED_BY)

@@ -92,6 +92,9 @@ class Employee(_Strict):
     name: Label
     role: Role = Role.EMPLOYEE
     supervisor_id: EmployeeCode | None = None
+    departments: list[DepartmentCode] = Field(default_factory=list)
+    """Configured department codes whose requests the employee sees and claims (zero or more;
+    everyone sees requests addressed to no department)."""
 
 
 class PrivateContactsConfig(_Strict):
@@ -265,6 +268,13 @@ class OpsConfig(_Strict):
                 )
             elif emp.supervisor_id == emp.id:
                 problems.append(f"employees[{i}] ({emp.id}): cannot supervise themself")
+        codes = {d.code for d in self.departments}
+        for i, emp in enumerate(self.employees):
+            problems.extend(
+                f"employees[{i}] ({emp.id}): department {code} is not a configured department"
+                for code in emp.departments
+                if code not in codes
+            )
         for i, dept in enumerate(self.departments):
             if dept.default_assignee is not None and dept.default_assignee not in staff:
                 problems.append(

@@ -48,6 +48,9 @@ class FollowUpInput(BaseModel):
 
     follow_up_id: str = Field(min_length=1, max_length=64)
     member_id: str
+    member_key: str | None = None
+    """The ``MemberKey`` search attribute (keyed hash of ``member_id``), computed by the activity
+    that builds this input: workflows hold no key. None in inputs recorded before it existed."""
     tracker_id: str
     conversation_id: str
     """The conversation the follow-up hangs off."""

@@ -23,11 +23,15 @@ from contracts.contacts.workflow import ContactRequestInput, PrivateContactsOpti
 from tests.bench.servers import bench_servers
 from tests.conftest import unique_topics
 from tests.kafka_helpers import contact_event, encoded, produce
+from tests.secrets import temporal_settings
 from workers.app.bridge import BridgeDeps, acknowledge, build_broker
 from workers.contacts.intake import start_contact_request
 from workers.platform.kafka_client import ensure_topics
-from workers.platform.settings import KafkaSettings, TemporalSettings
+from workers.platform.member_search import MemberSearchKey
+from workers.platform.settings import KafkaSettings
 from workers.platform.temporal_client import connect
+
+SEARCH_KEY = MemberSearchKey(os.urandom(32))  # the bench never searches by member
 
 
 async def raw_rate(client: Client, task_queue: str, count: int, concurrency: int) -> float:
@@ -43,7 +47,7 @@ async def raw_rate(client: Client, task_queue: str, count: int, concurrency: int
 
     async def caller() -> None:
         while not queue.empty():
-            await start_contact_request(client, task_queue, queue.get_nowait())
+            await start_contact_request(client, task_queue, SEARCH_KEY, queue.get_nowait())
 
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
@@ -78,7 +82,7 @@ async def bridge_rate(
     deps = BridgeDeps(
         departments={"LOANS", "DEPOSITS", "CARDS", "GENERAL"},
         contact_options=PrivateContactsOptions(),
-        start_contact=partial(start_contact_request, client, task_queue),
+        start_contact=partial(start_contact_request, client, task_queue, SEARCH_KEY),
         acknowledge=counting_ack,
     )
     settings = kafka.model_copy(update={"bridge_group_id": f"bench-{uuid.uuid4().hex[:6]}"})
@@ -95,7 +99,7 @@ async def main(count: int) -> None:
     """Measure and print both rates and their ratio."""
     with bench_servers() as env:
         kafka = KafkaSettings(bootstrap_servers=env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"])
-        temporal = TemporalSettings(address=env["MEMBERFLOW_TEMPORAL_ADDRESS"])
+        temporal = temporal_settings(env)
         client = await connect(temporal)
         task_queue = f"bench-{uuid.uuid4().hex[:6]}"  # no worker: this measures starts only
         workers = kafka.bridge_max_workers

@@ -139,9 +139,11 @@ async def measure(env: dict[str, str], count: int, rate: float, concurrency: int
     await ensure_topics(settings.kafka, settings.topics.all_topics())
     engine = create_engine(settings.database.url, pool_size=2)
     sessions = session_factory(engine)
-    await add_employee(sessions, "MG", "Maria", "supervisor")
-    token = await add_employee(sessions, "SR", "Sarah", "employee", "MG")
-    await add_employee(sessions, "JD", "John", "employee", "MG")
+    # Every department: the benchmark's requests go to any of them (docs/security.md).
+    everywhere = ["LOANS", "DEPOSITS", "CARDS", "GENERAL"]
+    await add_employee(sessions, "MG", "Maria", "supervisor", departments=everywhere)
+    token = await add_employee(sessions, "SR", "Sarah", "employee", "MG", departments=everywhere)
+    await add_employee(sessions, "JD", "John", "employee", "MG", departments=everywhere)
     await engine.dispose()
     memberflow = str(Path(sys.executable).parent / "memberflow")
     log = open(os.environ.get("BENCH_LOG", os.devnull), "wb")  # noqa: SIM115

@@ -31,10 +31,11 @@ from temporalio.worker import Worker
 from contracts.ids import tier_scoring_workflow_id
 from contracts.tiers.runs import TierRunReport, TierScoringInput
 from tests.bench.servers import bench_servers
+from tests.secrets import temporal_settings
 from workers.platform.database import create_engine, session_factory
 from workers.platform.kafka_client import EventPublisher, ensure_topics
 from workers.platform.migrate import upgrade
-from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings, TemporalSettings
+from workers.platform.settings import DatabaseSettings, KafkaSettings, Settings
 from workers.platform.temporal_client import connect
 from workers.tiers.runs.activities import TierActivities
 from workflows.tiers.tier_scoring import TierScoringWorkflow
@@ -106,9 +107,7 @@ async def bench(
     run_tag = uuid.uuid4().hex[:6]
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=env["MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS"]),
-        temporal=TemporalSettings(
-            address=env["MEMBERFLOW_TEMPORAL_ADDRESS"], task_queue=f"tier-bench-{run_tag}"
-        ),
+        temporal=temporal_settings(env, task_queue=f"tier-bench-{run_tag}"),
         database=DatabaseSettings(url=env["MEMBERFLOW_DATABASE_URL"]),
         tier_extract_root=work / "extracts",
     )

@@ -37,6 +37,7 @@ def add_employee(
     """``memberflow employees add`` as an operator would run it; returns the token."""
     args = [str(Path(sys.executable).parent / "memberflow"), "employees", "add", employee_id]
     args += ["--name", name, "--role", role] + (["--supervisor", supervisor] if supervisor else [])
+    args += ["--department", "LOANS"]  # Marty writes to the loan department
     env = {**os.environ, "MEMBERFLOW_DATABASE_URL": app.settings.database.url}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=True)
     return done.stdout.strip().splitlines()[-1]

@@ -168,6 +168,8 @@ def add_employee(env: dict[str, str], employee_id: str, name: str, role: str) ->
     args = [memberflow_binary(), "employees", "add", employee_id, "--name", name, "--role", role]
     if role != "supervisor":
         args += ["--supervisor", "MG"]
+    # Departments come from the shipped operations file, which lists MG, SR and JD: each
+    # process start syncs them from it (tests/faults/records.py sends SR's departments only).
     done = subprocess.run(
         args,
         env=child_env(env),

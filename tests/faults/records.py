@@ -15,9 +15,20 @@ from typing import Any, Literal
 
 from contracts.assignments.messages import FOLLOWUP_ASSIGNED
 from tests.kafka_helpers import contact_event
+from workers.platform.operations import load_ops_config
 
 Inbound = Literal["contact", "assignment"]
-DEPARTMENTS = ("LOANS", "DEPOSITS", "CARDS", "GENERAL", None)
+
+
+def _desk_departments() -> tuple[str | None, ...]:
+    """The departments Sarah (SR, the load's desk) works in the shipped operations file, and
+    none: a request of another department would wait for someone else (docs/security.md)."""
+    sarah = load_ops_config(None).employee("SR")
+    assert sarah is not None, "the shipped operations file lists SR"
+    return (*sarah.departments, None)
+
+
+DEPARTMENTS = _desk_departments()
 
 
 @dataclass(frozen=True)

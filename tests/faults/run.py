@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
 from tests.faults.harness import FaultHarness
 from tests.faults.injectors import FAULT_IDS
@@ -62,12 +64,19 @@ async def run(size: FaultSize, names: list[str], logs: Path | None) -> list[Row]
     return rows
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table, exit non-zero when any row has a problem."""
     size, names, logs = parse(argv)
     # The harness's own Kafka clients report every refused connection while the broker is
     # down on purpose; the table says what matters.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # SIGTERM ends the run like Ctrl-C, through ``harness.close()``: without this the default
+    # handler would exit at once and leave the stack's servers and memberflow's processes up.
+    signal.signal(signal.SIGTERM, _interrupt)
     rows = asyncio.run(run(size, names, logs))
     title = (
         f"faults: {size.requests} requests/fault at {size.rate:g}/s, stops {size.pause:g} s, "

@@ -27,6 +27,9 @@ class Case:
     anonymous: bool = False
     no_workflow: str | None = None
     """A tier scoring period whose run must not have been started."""
+    caller: str = "employee"
+    """The role of the caller: the route's own (docs/security.md), so the input is what is
+    refused, not the caller."""
 
 
 BAD_PERIOD = "2026-13"
@@ -139,11 +142,12 @@ CASES = [
         json={"body": "b" * 10_000},
     ),
     Case(
+        # Over the API's body limit (256 KiB by default): refused unread, before validation.
         "reply-body-1mb",
         "POST",
         "/contact-requests/{R}/reply",
-        422,
-        "body: String should have at most 4000",
+        413,
+        "request body is larger than",
         json={"body": "b" * 1_000_000},
     ),
     Case(
@@ -246,12 +250,23 @@ CASES = [
         "/reports/follow-ups?from=2026-02-01&to=2026-01-01",
         422,
         "'to' must not be before 'from'",
+        caller="supervisor",
     ),
     Case(
-        "report-year-zero", "GET", "/reports/follow-ups?from=0000-01-01&to=2026-01-01", 422, "from:"
+        "report-year-zero",
+        "GET",
+        "/reports/follow-ups?from=0000-01-01&to=2026-01-01",
+        422,
+        "from:",
+        caller="supervisor",
     ),
     Case(
-        "report-missing-to", "GET", "/reports/follow-ups?from=2026-01-01", 422, "to: Field required"
+        "report-missing-to",
+        "GET",
+        "/reports/follow-ups?from=2026-01-01",
+        422,
+        "to: Field required",
+        caller="supervisor",
     ),
     Case(
         "tier-run-not-json",
@@ -261,6 +276,7 @@ CASES = [
         'body must be {"period": "YYYY-MM"}',
         content=b"period=2026-01",
         headers=JSON,
+        caller="operator",
     ),
     Case(
         "tier-run-month-13",
@@ -270,6 +286,7 @@ CASES = [
         'body must be {"period"',
         json={"period": BAD_PERIOD},
         no_workflow=BAD_PERIOD,
+        caller="operator",
     ),
     Case(
         "tier-run-empty-body",
@@ -278,6 +295,7 @@ CASES = [
         422,
         'body must be {"period"',
         content=b"",
+        caller="operator",
     ),
     Case(
         "tier-run-deep-nesting",
@@ -287,6 +305,7 @@ CASES = [
         'body must be {"period"',
         content=DEEP,
         headers=JSON,
+        caller="operator",
     ),
     Case(
         "tier-run-huge-number",
@@ -295,9 +314,15 @@ CASES = [
         422,
         'body must be {"period"',
         json={"period": 10**40},
+        caller="operator",
     ),
     Case(
-        "tier-run-get-month-00", "GET", "/tier-scoring/runs/2026-00", 422, "period must be YYYY-MM"
+        "tier-run-get-month-00",
+        "GET",
+        "/tier-scoring/runs/2026-00",
+        422,
+        "period must be YYYY-MM",
+        caller="operator",
     ),
     Case(
         "tier-run-never-ran",
@@ -305,6 +330,7 @@ CASES = [
         "/tier-scoring/runs/2001-01",
         404,
         "no tier scoring run for 2001-01",
+        caller="operator",
     ),
     Case("unknown-route", "GET", "/no-such-route", 404, "Not Found"),
     Case("wrong-method", "DELETE", "/contact-requests/{R}", 405, "Method Not Allowed"),

@@ -231,7 +231,12 @@ def _employees_add(postgres_url: str, state: Path, *args: str) -> subprocess.Com
 
 
 EMPLOYEE_CASES = [
-    ("role-admin", ["HZROLE", "--name", "Zed", "--role", "admin"], "role must be one of"),
+    ("role-owner", ["HZROLE", "--name", "Zed", "--role", "owner"], "role must be one of"),
+    (
+        "unknown-department",
+        ["HZDEPT", "--name", "Zed", "--department", "LOANS", "--department", "MORTGAGE"],
+        "unknown department MORTGAGE",
+    ),
     ("id-17-chars", ["H" * 17, "--name", "Zed"], "employee ids are 1-16 characters"),
     ("id-bidi", ["HZ\u202eX", "--name", "Zed"], "employee ids are 1-16 characters"),
     ("name-81-chars", ["HZNAME", "--name", "N" * 81], "names are 1-80 characters"),

@@ -39,6 +39,8 @@ from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
+LOANS = ["LOANS"]
+
 BIDI = "We unblocked \u202egnp.exe\u202c your card\x07\x1b[0m\ttab"
 """A right-to-left override and other control characters: allowed, so kept as sent."""
 
@@ -56,6 +58,8 @@ class Desk:
     request_id: str
     follow_up_id: str
     members: tuple[str, str]
+    role_tokens: dict[str, str]
+    """A token per role (``Case.caller``): reports are a supervisor's, tier runs an operator's."""
 
 
 async def _submit(app: RunningApp, http: httpx.AsyncClient, member_id: str) -> str:
@@ -76,8 +80,14 @@ async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[Desk
     async with running_app(base_settings, postgres_url=postgres_url) as app:
         suffix = f"{random.getrandbits(24):06x}"
         sessions = app.services.session_factory
-        token = await add_employee(sessions, f"HA{suffix}", "Ann", "employee")
-        await add_employee(sessions, f"HB{suffix}", "Bob", "employee")
+        # LOANS: the department of the requests submitted here (contact_event's default).
+        token = await add_employee(sessions, f"HA{suffix}", "Ann", "employee", departments=LOANS)
+        await add_employee(sessions, f"HB{suffix}", "Bob", "employee", departments=LOANS)
+        role_tokens = {
+            "employee": token,
+            "supervisor": await add_employee(sessions, f"HS{suffix}", "Sue", "supervisor"),
+            "operator": await add_employee(sessions, f"HO{suffix}", "Otto", "operator"),
+        }
         async with (
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=create_app(app.services)),
@@ -92,13 +102,15 @@ async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[Desk
             members = new_member(), new_member()
             answered = await _submit(app, http, members[0])
             due = (date.today() + timedelta(days=3)).isoformat()
-            follow_up = {"assignee_employee_id": f"HB{suffix}", "due_on": due}
+            # Ann's own follow-up: the hostile cases act on it as its assignee.
+            follow_up = {"assignee_employee_id": f"HA{suffix}", "due_on": due}
             reply = await http.post(
                 f"/contact-requests/{answered}/reply", json={"body": "Hi", "follow_up": follow_up}
             )
             assert reply.status_code == 200, reply.text
             queued = await _submit(app, http, members[1])
-            yield Desk(app, http, bare, token, queued, reply.json()["follow_up_id"], members)
+            follow_up_id = reply.json()["follow_up_id"]
+            yield Desk(app, http, bare, token, queued, follow_up_id, members, role_tokens)
 
 
 async def _world(desk: Desk) -> list[Any]:
@@ -115,7 +127,8 @@ async def _world(desk: Desk) -> list[Any]:
 async def test_hostile_request_is_refused_and_changes_nothing(desk: Desk, case: Case) -> None:
     before = await _world(desk)
     path = case.path.replace("{R}", desk.request_id).replace("{F}", desk.follow_up_id)
-    headers = {} if case.anonymous else {"Authorization": f"Bearer {desk.token}"}
+    token = desk.role_tokens[case.caller]
+    headers = {} if case.anonymous else {"Authorization": f"Bearer {token}"}
     headers.update(case.headers)
     response = await desk.bare.request(
         case.method, path, json=case.json, content=case.content, headers=headers

@@ -192,7 +192,10 @@ async def outcome(base_settings: Settings, postgres_url: str) -> AsyncIterator[O
     """Send every record of the table, wait for the sentinels, collect the dead letters."""
     async with running_app(base_settings, postgres_url=postgres_url) as app:
         sessions = app.services.session_factory
-        token = await add_employee(sessions, ASSIGNEE, "Hostile desk", "employee")
+        # LOANS: the department of contact_event's requests, which the desk reads back.
+        token = await add_employee(
+            sessions, ASSIGNEE, "Hostile desk", "employee", departments=["LOANS"]
+        )
         topics = app.topics
         contact_values = [d.value for d in CONTACT_DEAD] + [
             encoded(e) for e in (BIDI_CONTACT, CONTROL_CONTACT, FIRST, SECOND)

@@ -45,17 +45,21 @@ CALL_TIMEOUT = 15.0
 
 @dataclass
 class Target:
-    """The in-process API, its own event loop, and a token to call it with."""
+    """The in-process API, its own event loop, and tokens to call it with."""
 
     loop: asyncio.AbstractEventLoop
     http: httpx.AsyncClient
     token: str
+    """A supervisor of every department: every desk route's own role (docs/security.md)."""
+    operator_token: str
+    """Tier scoring runs are an operator's: their routes are fuzzed as one."""
 
     def send(self, case: schemathesis.Case[Any]) -> httpx.Response:
         """Send one generated request, authenticated, bounded by :data:`CALL_TIMEOUT`."""
         kwargs: dict[str, Any] = case.as_transport_kwargs(base_url="http://desk")
         headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if v is not None}
-        headers["Authorization"] = f"Bearer {self.token}"
+        token = self.operator_token if "/tier-scoring/" in kwargs["url"] else self.token
+        headers["Authorization"] = f"Bearer {token}"
         body: dict[str, Any] = {}
         if "json" in kwargs:
             body["json"] = kwargs["json"]
@@ -83,13 +87,19 @@ def target(base_settings: Settings, postgres_url: str) -> Iterator[Target]:
         loop.run_until_complete(upgrade(postgres_url))
         svc = loop.run_until_complete(stack.enter_async_context(services(settings)))
         employee = f"FZ{random.getrandbits(24):06x}"
+        departments = [d.code for d in svc.ops.departments]
         token = loop.run_until_complete(
-            add_employee(svc.session_factory, employee, "Fuzz", "supervisor")
+            add_employee(
+                svc.session_factory, employee, "Fuzz", "supervisor", departments=departments
+            )
+        )
+        operator = loop.run_until_complete(
+            add_employee(svc.session_factory, f"{employee}O", "Fuzz ops", "operator")
         )
         transport = httpx.ASGITransport(app=create_app(svc))
         http = httpx.AsyncClient(transport=transport, base_url="http://desk")
         stack.push_async_callback(http.aclose)
-        yield Target(loop, http, token)
+        yield Target(loop, http, token, operator)
     finally:
         loop.run_until_complete(stack.aclose())
         loop.close()

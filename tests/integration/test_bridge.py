@@ -28,6 +28,7 @@ from workers.app.runtime import build_bridge_deps
 from workers.assignments.intake import make_assignment_starter
 from workers.platform import employees
 from workers.platform.database import Sessions, create_engine, session_factory
+from workers.platform.member_search import member_search_key
 from workers.platform.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -73,7 +74,10 @@ async def test_happy_path_starts_workflow_with_search_attributes_and_stores_row(
     )
     assert len(runs) == 1
     attributes = {pair.key.name: pair.value for pair in runs[0].typed_search_attributes}
-    assert attributes["MemberId"] == "424242"
+    # The member by keyed hash only: the number itself is in no search attribute.
+    assert attributes["MemberKey"] == member_search_key(app.services.settings.temporal).of("424242")
+    assert "MemberId" not in attributes
+    assert all("424242" not in str(value) for value in attributes.values())
     assert attributes["Department"] == "LOANS"
     assert attributes["RequestState"] == "queued"
     assert runs[0].status == WorkflowExecutionStatus.RUNNING
@@ -318,7 +322,10 @@ async def test_assignment_is_retried_while_the_database_is_unreachable(
 
         svc = app.services
         queue, live = svc.settings.temporal.task_queue, svc.session_factory
-        starter = make_assignment_starter(svc.temporal, queue, svc.ops, live, find_employee=lookup)
+        search_key = member_search_key(svc.settings.temporal)
+        starter = make_assignment_starter(
+            svc.temporal, queue, svc.ops, live, search_key, find_employee=lookup
+        )
         deps = dataclasses.replace(build_bridge_deps(svc), start_assignment=starter)
         event = assignment_event(member_id="919191")
         query = f'WorkflowId = "followup-assignment-{event["data"]["assignment_id"]}"'

@@ -37,6 +37,10 @@ GUARD_SECONDS = 60
 """Only so a regression fails instead of hanging the run; no test measures time."""
 
 
+LOANS = ["LOANS"]
+"""The department of the requests these tests submit (``contact_event``'s default)."""
+
+
 @dataclass
 class Desk:
     """The running app and two employees' clients (ids of their own in the shared database)."""
@@ -60,8 +64,8 @@ async def desk(base_settings: Settings, postgres_url: str) -> AsyncIterator[Desk
         suffix = f"{random.getrandbits(24):06x}"
         ann_id, bob_id = f"PA{suffix}", f"PB{suffix}"
         tokens = {
-            ann_id: await add_employee(sessions, ann_id, "Ann", "employee"),
-            bob_id: await add_employee(sessions, bob_id, "Bob", "employee"),
+            ann_id: await add_employee(sessions, ann_id, "Ann", "employee", departments=LOANS),
+            bob_id: await add_employee(sessions, bob_id, "Bob", "employee", departments=LOANS),
         }
         base = f"http://127.0.0.1:{port}"
         ann, bob = DeskClient(base, tokens[ann_id]), DeskClient(base, tokens[bob_id])

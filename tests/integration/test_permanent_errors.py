@@ -8,6 +8,7 @@ it is, so Temporal retries the step until the database is back.
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from workers.contacts.activities import ContactActivities
 from workers.platform import employees
 from workers.platform.database import Sessions, create_engine, session_factory
 from workers.platform.errors import InvalidInputError, store_refusals
+from workers.platform.member_search import MemberSearchKey
 from workers.trackers import tracker_store as trackers
 from workers.trackers.activities import FollowUpActivities
 
@@ -119,7 +121,9 @@ async def test_an_unreachable_database_stays_retryable() -> None:
 async def test_contact_activities_refuse_permanent_store_errors(
     sessions: Sessions, ops: OpsConfig
 ) -> None:
-    acts = ContactActivities(sessions, RecordingPublisher(), Topics(), ops)
+    acts = ContactActivities(
+        sessions, RecordingPublisher(), Topics(), ops, MemberSearchKey(os.urandom(32))
+    )
     env = ActivityEnvironment()
 
     with pytest.raises(ApplicationError) as nul_message:

@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -36,6 +37,7 @@ from workers.contacts.intake import parse_contact, start_contact_request
 from workers.platform.database import create_engine, session_factory
 from workers.platform.employees import add_employee
 from workers.platform.kafka_client import ensure_topics
+from workers.platform.member_search import member_search_key
 from workers.platform.migrate import upgrade
 from workers.platform.operations import load_ops_config
 from workers.platform.settings import Settings
@@ -253,7 +255,8 @@ async def start_request(client: Client, settings: Settings) -> WorkflowHandle[ob
     start = ContactRequestInput(
         event_id=accepted.event.id, request=accepted.data, options=contact_options(ops)
     )
-    await start_contact_request(client, settings.temporal.task_queue, start)
+    search_key = member_search_key(settings.temporal)
+    await start_contact_request(client, settings.temporal.task_queue, search_key, start)
     return client.get_workflow_handle(contact_request_workflow_id(start.request.request_id))
 
 
@@ -376,6 +379,40 @@ async def api_token(postgres_url: str) -> str:
         await engine.dispose()
 
 
+@dataclass
+class WaitingRequest:
+    """An API process with one request under way, held on a table lock until ``unlock``."""
+
+    api: Part
+    answer: asyncio.Task[httpx.Response]
+    unlock: Callable[[], Awaitable[None]]
+
+
+@asynccontextmanager
+async def request_waiting_on_a_lock(
+    base_settings: Settings, server_env: dict[str, str], postgres_url: str, log: Path
+) -> AsyncIterator[WaitingRequest]:
+    """Launch the API and send it a request that waits on a lock of ``contact_requests``."""
+    settings = own_settings(base_settings, postgres_url)
+    token = await api_token(postgres_url)
+    port = free_port()
+    env = part_env(server_env, postgres_url, settings, api_port=port)
+    headers = {"Authorization": f"Bearer {token}"}
+    with launched("api", env, log) as api:
+        await wait_for_port(api, port)
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http,
+            AsyncExitStack() as lock,
+        ):
+            await lock.enter_async_context(table_locked(postgres_url, "contact_requests"))
+            answer = asyncio.create_task(
+                http.get(f"/api/v1/contact-requests/REQ-{uuid.uuid4().hex[:8]}", headers=headers)
+            )
+            await asyncio.sleep(1)  # the request waits on the lock
+            assert not answer.done(), "the request should be waiting on the lock"
+            yield WaitingRequest(api, answer, lock.aclose)
+
+
 async def test_api_sigterm_finishes_a_request_under_way(
     base_settings: Settings,
     server_env: dict[str, str],
@@ -383,24 +420,13 @@ async def test_api_sigterm_finishes_a_request_under_way(
     tmp_path: Path,
 ) -> None:
     """A request under way at SIGTERM that ends within the grace gets its answer."""
-    settings = own_settings(base_settings, postgres_url)
-    token = await api_token(postgres_url)
-    port = free_port()
-    env = part_env(server_env, postgres_url, settings, api_port=port)
-    headers = {"Authorization": f"Bearer {token}"}
-    with launched("api", env, tmp_path / "api.log") as api:
-        await wait_for_port(api, port)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            async with table_locked(postgres_url, "contact_requests"):
-                answer = asyncio.create_task(
-                    http.get("/api/v1/contact-requests/REQ-1", headers=headers)
-                )
-                await asyncio.sleep(1)  # the request waits on the lock
-                assert not answer.done(), "the request should be waiting on the lock"
-                api.process.send_signal(signal.SIGTERM)
-                await asyncio.sleep(GRACE / 4)
-            assert (await answer).status_code == 404
-        assert await api.terminate() == 0, api.text()
+    log = tmp_path / "api.log"
+    async with request_waiting_on_a_lock(base_settings, server_env, postgres_url, log) as waiting:
+        waiting.api.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(GRACE / 4)
+        await waiting.unlock()
+        assert (await waiting.answer).status_code == 404
+        assert await waiting.api.terminate() == 0, waiting.api.text()
 
 
 async def test_api_sigterm_exits_after_the_grace_with_a_request_stuck(
@@ -410,24 +436,12 @@ async def test_api_sigterm_exits_after_the_grace_with_a_request_stuck(
     tmp_path: Path,
 ) -> None:
     """A request still under way when the grace ends is cancelled and the API exits 0."""
-    settings = own_settings(base_settings, postgres_url)
-    token = await api_token(postgres_url)
-    port = free_port()
-    env = part_env(server_env, postgres_url, settings, api_port=port)
-    headers = {"Authorization": f"Bearer {token}"}
-    with launched("api", env, tmp_path / "api.log") as api:
-        await wait_for_port(api, port)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            async with table_locked(postgres_url, "contact_requests"):
-                answer = asyncio.create_task(
-                    http.get("/api/v1/contact-requests/REQ-2", headers=headers)
-                )
-                await asyncio.sleep(1)
-                assert not answer.done(), "the request should be waiting on the lock"
-                assert await api.terminate() == 0, api.text()
-            with suppress(httpx.HTTPError):
-                await answer
-    assert "requests still under way after the 4s grace were cancelled" in api.text()
+    log = tmp_path / "api.log"
+    async with request_waiting_on_a_lock(base_settings, server_env, postgres_url, log) as waiting:
+        assert await waiting.api.terminate() == 0, waiting.api.text()
+        with suppress(httpx.HTTPError):
+            await waiting.answer
+    assert "requests still under way after the 4s grace were cancelled" in waiting.api.text()
 
 
 async def wait_for_port(part: Part, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,7 +16,9 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from contracts.platform.search_attributes import SEARCH_ATTRIBUTES
-from deploy.processes import pid_alive, port_open
+from deploy.processes import pid_alive, port_open, stop_process_group
+from workers.platform.kafka_client import connection_options
+from workers.platform.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 async_test = pytest.mark.asyncio(loop_scope="session")
@@ -82,3 +85,55 @@ def test_cli_stack_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
     for address in addresses:
         host, port = address.split(":")
         assert not port_open(host, int(port))
+
+
+def _kafka_settings(env: dict[str, str]) -> KafkaSettings:
+    return KafkaSettings.model_validate(
+        {key.removeprefix("MEMBERFLOW_KAFKA_").lower(): value for key, value in env.items()}
+    )
+
+
+async def _topics(settings: KafkaSettings) -> list[str]:
+    admin = AIOKafkaAdminClient(**connection_options(settings))
+    await admin.start()
+    try:
+        topics: list[str] = await admin.list_topics()
+        return topics
+    finally:
+        await admin.close()
+
+
+def test_cli_stack_up_with_sasl_ssl_hands_clients_the_files_and_keeps_it_on_restart(
+    tmp_path: Path,
+) -> None:
+    up = _cli(tmp_path, "stack", "up", "--headless", "--kafka-security", "sasl_ssl")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        kafka = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)["kafka"]
+        assert kafka["security"] == "sasl_ssl"
+        env = kafka["env"]
+        assert env["MEMBERFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["MEMBERFLOW_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        password_file = Path(env["MEMBERFLOW_KAFKA_SASL_PASSWORD_FILE"])
+        keystore = Path(env["MEMBERFLOW_KAFKA_SSL_CAFILE"]).with_name("broker.pem")
+        for secret in (password_file, keystore, tmp_path / "kafka" / "server.properties"):
+            assert secret.stat().st_mode & 0o777 == 0o600, secret
+        # Printed by path only: the password itself is in no output.
+        assert password_file.read_text().strip() not in up.stdout + up.stderr
+        # `stack up` created the topics through the SASL_SSL listener.
+        assert "contact-requests.v1" in asyncio.run(_topics(_kafka_settings(env)))
+
+        # Kafka dies; a plain `stack up` brings it back with the security it had.
+        stop_process_group(kafka["pid"])
+        again = _cli(tmp_path, "stack", "up", "--headless")
+        assert again.returncode == 0, again.stdout + again.stderr
+        restarted = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)["kafka"]
+        assert restarted["pid"] != kafka["pid"]
+        assert restarted["security"] == "sasl_ssl"
+        assert restarted["env"] == env | {
+            "MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS": restarted["address"]
+        }
+        assert "contact-requests.v1" in asyncio.run(_topics(_kafka_settings(restarted["env"])))
+    finally:
+        down = _cli(tmp_path, "stack", "down")
+    assert down.returncode == 0, down.stdout + down.stderr

@@ -26,7 +26,6 @@ from workers.contacts.schemas import SecureMessage
 from workers.contacts.tables import ContactRequestRow
 from workers.platform import employees
 from workers.platform.database import Sessions
-from workers.platform.employees import EmployeeRow
 from workers.platform.errors import (
     ConflictError,
     CrossSalesRequiredError,
@@ -37,6 +36,7 @@ from workers.platform.errors import (
     UnknownTrackerTypeError,
 )
 from workers.platform.migrate import current_revision, head_revision, upgrade
+from workers.platform.tokens import TokenRow
 from workers.trackers import follow_up_store as followups
 from workers.trackers import reports
 from workers.trackers import tracker_store as trackers
@@ -582,13 +582,14 @@ async def test_tokens_are_stored_only_as_hashes(sessions: Sessions) -> None:
     emp = f"T{random.getrandbits(20):05x}"
     token = await employees.add_employee(sessions, emp, "Token Tester", "supervisor")
     async with sessions() as session:
-        row = await session.get(EmployeeRow, emp)
+        row = await session.scalar(select(TokenRow).where(TokenRow.employee_id == emp))
         assert row is not None
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
         found = await session.scalar(
             text(
-                "SELECT count(*) FROM employees e WHERE position(:t in "
-                "concat_ws('|', e.id, e.name, e.role, e.supervisor_id, e.token_hash)) > 0"
+                "SELECT count(*) FROM employees e JOIN employee_tokens t ON t.employee_id = e.id "
+                "WHERE position(:t in concat_ws('|', e.id, e.name, e.role, e.supervisor_id, "
+                "t.token_hash)) > 0"
             ),
             {"t": token},
         )
@@ -616,11 +617,18 @@ async def test_employee_rules(sessions: Sessions, ops: OpsConfig) -> None:
     data = ops.model_dump()
     for department in data["departments"]:
         department["default_assignee"] = None
+    # The shipped employees stay listed: one left out would be disabled (tests/integration/
+    # test_access.py), and other tests in this database hold their tokens.
     data["employees"] = [
+        *data["employees"],
         {"id": clerk, "name": "New Name", "role": "employee", "supervisor_id": boss},
         {"id": boss, "name": "The Boss", "role": "supervisor"},
     ]
-    assert await employees.sync_employees_from_config(sessions, OpsConfig.model_validate(data)) == 2
+    listed = len(data["employees"])
+    synced_count = await employees.sync_employees_from_config(
+        sessions, OpsConfig.model_validate(data)
+    )
+    assert synced_count == listed
     synced = await employees.employee_for_token(sessions, token)
     assert synced is not None
     assert (synced.id, synced.name, synced.supervisor_id) == (clerk, "New Name", boss)

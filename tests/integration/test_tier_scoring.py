@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 from contracts.ids import TIER_SCHEDULE_ID
 from contracts.tiers.events import TIER_LEVEL_CHANGED
 from contracts.tiers.runs import previous_period
+from contracts.vocabulary import Role
 from tests.integration.tier_harness import (
     COMPARED,
     MEMBERS,
@@ -224,9 +225,13 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
         queue = h.settings.temporal.model_copy(update={"task_queue": h.task_queue})
         settings = h.settings.model_copy(update={"temporal": queue})
         bind(app, DeskServices(h.sessions, h.client, OpsConfig(), settings))
-        app.dependency_overrides[current_employee] = lambda: Caller(
-            employee_id="SR", name="Test", role="employee"
-        )
+        # Runs are an operator's (docs/security.md); member summaries a desk employee's.
+        callers = {
+            role: Caller(employee_id=f"T{role.value[:3].upper()}", name="Test", role=role)
+            for role in (Role.OPERATOR, Role.EMPLOYEE)
+        }
+        acting = [callers[Role.OPERATOR]]
+        app.dependency_overrides[current_employee] = lambda: acting[0]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
             assert (
@@ -245,6 +250,11 @@ async def test_api_starts_runs_and_shows_reports_and_member_summaries(
             again = (await api.post("/api/v1/tier-scoring/runs", json={"period": period})).json()
             assert again["state"] == "completed"  # returned, not started again
             member = (await h.rows(period)).row(0, named=True)
+            assert (await api.get(f"/api/v1/members/{member['member_id']}/tier")).status_code == 403
+            acting[0] = callers[Role.EMPLOYEE]
+            assert (
+                await api.post("/api/v1/tier-scoring/runs", json={"period": period})
+            ).status_code == 403
             latest = await api.get(f"/api/v1/members/{member['member_id']}/tier")
             assert latest.status_code == 200 and latest.json()["period"] >= period
             summary = await api.get(

@@ -154,8 +154,23 @@ def test_retention_months_or_permanent(tmp_path: Path, bad: object) -> None:
 
 def test_bad_role(tmp_path: Path) -> None:
     data = default_data()
-    data["employees"][0]["role"] = "admin"
+    data["employees"][0]["role"] = "owner"
     assert "employees[0].role" in refused(tmp_path, data)
+
+
+def test_unknown_department_of_an_employee(tmp_path: Path) -> None:
+    data = default_data()
+    data["employees"][1]["departments"] = ["LOANS", "MORTGAGE"]
+    assert "employees[1] (SR): department MORTGAGE is not a configured department" in refused(
+        tmp_path, data
+    )
+
+
+def test_employees_departments_are_read(tmp_path: Path) -> None:
+    ops = load_ops_config(write(tmp_path, default_data()))
+    sarah, operator = ops.employee("SR"), ops.employee("OP")
+    assert sarah is not None and sarah.departments == ["LOANS", "GENERAL"]
+    assert operator is not None and operator.role == "operator" and operator.departments == []
 
 
 @pytest.mark.parametrize(

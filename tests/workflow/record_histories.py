@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -69,6 +70,7 @@ from tests.workflow.test_follow_up import (
 )
 from tests.workflow.test_tier_scoring_workflow import FakeTierActivities
 from tests.workflow.time_skipping import start_time_skipping_env
+from workers.platform.payload_codec import with_codec
 from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
 from workflows.contacts.contact_request import ContactRequestWorkflow
 from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
@@ -144,7 +146,9 @@ async def _contact(
             start,
             id=contact_request_workflow_id(request_id),
             task_queue=TASK_QUEUE,
-            search_attributes=ContactRequestWorkflow.initial_search_attributes(start.request),
+            search_attributes=ContactRequestWorkflow.initial_search_attributes(
+                start.request, "member-key-recorded"
+            ),
         )
         await steps(handle)
         await handle.result()
@@ -187,17 +191,47 @@ async def contact_claim_lapse(env: WorkflowEnvironment) -> Handle:
 
 
 async def contact_release_delete(env: WorkflowEnvironment) -> Handle:
-    """Claimed, released by a supervisor, then deleted from the queue."""
+    """Claimed, released by a supervisor, then deleted from the queue by the supervisor."""
 
     async def steps(handle: Handle) -> None:
+        supervisor = EmployeeAction(employee_id="MG", role=Role.SUPERVISOR)
         await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
-        await handle.execute_update(
-            ContactRequestWorkflow.release,
-            EmployeeAction(employee_id="MG", role=Role.SUPERVISOR),
-        )
-        await handle.execute_update(ContactRequestWorkflow.delete, EmployeeAction(employee_id="JD"))
+        await handle.execute_update(ContactRequestWorkflow.release, supervisor)
+        # Deleting needs a claim or a supervisor (since contact-request-directory-check).
+        await handle.execute_update(ContactRequestWorkflow.delete, supervisor)
 
     return await _contact(env, "replay-release-delete", steps)
+
+
+async def _refused(handle: Handle, update: Any, arg: Any) -> None:
+    """An Update the workflow must refuse as ``Forbidden`` (from its handler, so recorded)."""
+    try:
+        await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "Forbidden", cause
+        return
+    raise AssertionError("the Update was not refused")
+
+
+async def contact_directory_checks(env: WorkflowEnvironment) -> Handle:
+    """Each Update re-checked in the directory: a forged supervisor refused, the real one acts."""
+
+    async def steps(handle: Handle) -> None:
+        forged = EmployeeAction(employee_id="JD", role=Role.SUPERVISOR)
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
+        await _refused(handle, ContactRequestWorkflow.release, forged)
+        await _refused(handle, ContactRequestWorkflow.delete, forged)
+        await handle.execute_update(
+            ContactRequestWorkflow.release, EmployeeAction(employee_id="MG", role=Role.SUPERVISOR)
+        )
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="JD"))
+        await handle.execute_update(
+            ContactRequestWorkflow.reply,
+            ReplyInput(employee_id="JD", body=FAKE_TEXT, copy_to_tracker=False),
+        )
+
+    return await _contact(env, "replay-directory-checks", steps)
 
 
 # --- FollowUpWorkflow ----------------------------------------------------------------------
@@ -305,7 +339,7 @@ async def follow_up_add_note_next(env: WorkflowEnvironment) -> Handle:
     async def steps(handle: Handle, fake: FakeFollowUpActivities) -> None:
         await handle.execute_update(
             FollowUpWorkflow.add_note,
-            AddNoteInput(employee_id="E2", note=FAKE_TEXT, memo_type="FU"),
+            AddNoteInput(employee_id="E1", note=FAKE_TEXT, memo_type="FU"),
         )
         today = (await env.get_current_time()).astimezone(ZONE).date()
         await handle.execute_update(
@@ -320,6 +354,36 @@ async def follow_up_add_note_next(env: WorkflowEnvironment) -> Handle:
         )
 
     return await _follow_up(env, "replay-add-note-next", steps)
+
+
+async def follow_up_directory_checks(env: WorkflowEnvironment) -> Handle:
+    """A forged supervisor refused by the directory on every Update; the real one reassigns."""
+
+    async def steps(handle: Handle, fake: FakeFollowUpActivities) -> None:
+        forged = "supervisor"
+        await _refused(
+            handle, FollowUpWorkflow.complete, CompleteInput(employee_id="E3", role=forged)
+        )
+        await _refused(
+            handle,
+            FollowUpWorkflow.reassign,
+            ReassignInput(employee_id="E3", role=forged, assignee_employee_id="E3"),
+        )
+        await _refused(
+            handle,
+            FollowUpWorkflow.add_note,
+            AddNoteInput(employee_id="E3", role=forged, note=FAKE_TEXT),
+        )
+        await handle.execute_update(
+            FollowUpWorkflow.reassign,
+            ReassignInput(employee_id="S1", role=Role.SUPERVISOR, assignee_employee_id="E2"),
+        )
+        await handle.execute_update(
+            FollowUpWorkflow.add_note, AddNoteInput(employee_id="E2", note=FAKE_TEXT)
+        )
+        await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E2"))
+
+    return await _follow_up(env, "replay-directory-checks", steps)
 
 
 # --- FollowUpAssignmentWorkflow ------------------------------------------------------------
@@ -428,8 +492,15 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "contact_request_release_delete",
             ContactRequestWorkflow,
-            "claim; released by a supervisor; deleted",
+            "claim; released by a supervisor; deleted by the supervisor",
             contact_release_delete,
+        ),
+        Scenario(
+            "contact_request_directory_checks",
+            ContactRequestWorkflow,
+            "claim; release and delete by a forged supervisor refused (directory); released by "
+            "the supervisor; claimed and replied by another employee",
+            contact_directory_checks,
         ),
         Scenario(
             "follow_up_due_overdue_complete",
@@ -457,6 +528,13 @@ SCENARIOS: dict[str, Scenario] = {
             follow_up_add_note_next,
         ),
         Scenario(
+            "follow_up_directory_checks",
+            FollowUpWorkflow,
+            "complete, reassign and note by a forged supervisor refused (directory); reassigned "
+            "by the supervisor; note and completion by the new assignee",
+            follow_up_directory_checks,
+        ),
+        Scenario(
             "follow_up_assignment",
             FollowUpAssignmentWorkflow,
             "assignment opened; follow-up child started",
@@ -480,7 +558,8 @@ SCENARIOS: dict[str, Scenario] = {
 
 async def record(scenario: Scenario, folder: Path, release: str) -> Path:
     """Run one scenario on a server of its own, check its history replays, write it."""
-    env = await start_time_skipping_env(identity=IDENTITY)
+    # Plain payloads: recorded files must replay with any key, and hold invented members only.
+    env = await start_time_skipping_env(identity=IDENTITY, converter=with_codec(None))
     try:
         handle = await scenario.drive(env)
         history = await handle.fetch_history()

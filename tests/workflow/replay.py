@@ -84,16 +84,19 @@ async def worker_replayer(address: str, namespace: str) -> Replayer:
         The replayer.
     """
     # Imported here: the worker's module pulls in every activity and its dependencies.
+    from tests.secrets import keyed_temporal_settings
     from workers.app.runtime import Services, build_worker
     from workers.platform.database import Sessions
     from workers.platform.kafka_client import EventPublisher
     from workers.platform.operations import load_ops_config
-    from workers.platform.settings import Settings, TemporalSettings
+    from workers.platform.settings import Settings
     from workers.platform.temporal_client import connect
 
     # Explicit values, so MEMBERFLOW_* variables in the environment cannot point the client
     # elsewhere or open a metrics port.
-    temporal = TemporalSettings(
+    # The test key: recorded histories are plain and pass through the codec's decode, as
+    # histories recorded before encryption do in production.
+    temporal = keyed_temporal_settings(
         address=address, namespace=namespace, tls=False, api_key=None, metrics_bind=None
     )
     client: Client = await connect(temporal)

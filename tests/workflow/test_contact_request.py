@@ -33,7 +33,8 @@ from contracts.contacts.workflow import (
     ReplyInput,
 )
 from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
-from contracts.vocabulary import RequestState
+from contracts.vocabulary import RequestState, Role
+from tests.workflow.fake_directory import fake_look_up_directory
 from workflows.contacts.contact_request import ContactRequestWorkflow
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
@@ -92,6 +93,7 @@ class FakeContactActivities:
             self.deliver_reply,
             self.copy_to_tracker,
             self.open_follow_up,
+            fake_look_up_directory,
         ]
 
     def names(self) -> list[str]:
@@ -132,7 +134,9 @@ async def running(
             start,
             id=f"contact-request-{start.request.request_id}",
             task_queue=queue,
-            search_attributes=ContactRequestWorkflow.initial_search_attributes(start.request),
+            search_attributes=ContactRequestWorkflow.initial_search_attributes(
+                start.request, "member-key-of-the-test"
+            ),
         )
         try:
             yield handle, fakes
@@ -231,9 +235,69 @@ async def test_delete_ends_the_request_without_tracker(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     async with running(time_skipping_env, start_input()) as (handle, fakes):
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
         await handle.execute_update(ContactRequestWorkflow.delete, EmployeeAction(employee_id="SR"))
         assert (await handle.result()).state is RequestState.DELETED
         assert "copy_to_tracker" not in fakes.names()
+
+
+async def forbidden(handle: WorkflowHandle[Any, Any], update: Any, action: Any) -> str:
+    """The refusal message of an Update that must fail with ``Forbidden``."""
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(update, action)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "Forbidden", cause
+    return cause.message
+
+
+async def test_the_directory_decides_not_the_role_in_the_update(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """JD says he is a supervisor: the validator lets him through, the directory does not."""
+    async with running(time_skipping_env, start_input()) as (handle, fakes):
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
+        forged = EmployeeAction(employee_id="JD", role=Role.SUPERVISOR)
+        message = await forbidden(handle, ContactRequestWorkflow.release, forged)
+        assert message.startswith("JD (employee) may not release this contact request")
+        message = await forbidden(handle, ContactRequestWorkflow.delete, forged)
+        assert message.startswith("JD (employee) may not delete")
+        view = await handle.query(ContactRequestWorkflow.view)
+        assert view.state is RequestState.CLAIMED and view.claimed_by == "SR"
+        assert fakes.calls.count(("record_state", ("claimed", "SR"))) == 1
+
+
+async def test_operators_and_strangers_cannot_work_requests(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_skipping_env, start_input()) as (handle, fakes):
+        claim = ContactRequestWorkflow.claim
+        assert "OP (operator) may not" in await forbidden(
+            handle, claim, EmployeeAction(employee_id="OP")
+        )
+        assert "ZZ is not an enabled employee" in await forbidden(
+            handle, claim, EmployeeAction(employee_id="ZZ", role=Role.SUPERVISOR)
+        )
+        assert "ZZ is not an enabled employee" in await forbidden(
+            handle, ContactRequestWorkflow.reply, ReplyInput(employee_id="ZZ", body="x")
+        )
+        assert "deliver_reply" not in fakes.names()
+        assert (await handle.query(ContactRequestWorkflow.view)).state is RequestState.QUEUED
+
+
+async def test_deleting_needs_a_claim_or_a_supervisor(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_skipping_env, start_input()) as (handle, _):
+        message = await forbidden(
+            handle, ContactRequestWorkflow.delete, EmployeeAction(employee_id="JD")
+        )
+        assert "needs your claim or a supervisor" in message
+        await handle.execute_update(ContactRequestWorkflow.claim, EmployeeAction(employee_id="SR"))
+        # MG supervises SR: he may delete SR's claimed request.
+        await handle.execute_update(
+            ContactRequestWorkflow.delete, EmployeeAction(employee_id="MG", role=Role.SUPERVISOR)
+        )
+        assert (await handle.result()).state is RequestState.DELETED
 
 
 async def test_replies_turned_off_are_refused(time_skipping_env: WorkflowEnvironment) -> None:

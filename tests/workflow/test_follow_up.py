@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -48,14 +47,19 @@ from contracts.trackers.messages import (
     FOLLOWUP_REASSIGNED_NOTICE,
 )
 from contracts.vocabulary import FollowUpStatus
+from tests.secrets import keyed_temporal_settings
+from tests.workflow.fake_directory import fake_look_up_directory
+from workers.platform.payload_codec import data_converter
 from workers.trackers.activities import follow_up_deadlines
-from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
-from workflows.trackers.follow_up import OVERDUE_STATUS_PATCH, FollowUpWorkflow
+from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID, MEMBER_KEY
+from workflows.trackers.follow_up import FollowUpWorkflow
+from workflows.trackers.follow_up_patches import OVERDUE_STATUS_PATCH
 
 pytestmark = [pytest.mark.workflow, pytest.mark.asyncio(loop_scope="session")]
 
 ZONE = ZoneInfo("America/Detroit")
 MEMBER = "123456"
+MEMBER_KEY_VALUE = "a" * 64  # what the activity would compute; workflows only carry it
 TRACKER = "tracker-1"
 CONVERSATION = "conversation-1"
 # employee -> supervisor
@@ -86,6 +90,7 @@ class FakeFollowUpActivities:
             self.complete_follow_up,
             self.reassign_follow_up,
             self.open_next_follow_up,
+            fake_look_up_directory,
         ]
 
     def notices_of(self, notice_type: str) -> list[tuple[str, str]]:
@@ -171,6 +176,7 @@ class Harness:
             FollowUpInput(
                 follow_up_id=follow_up_id,
                 member_id=MEMBER,
+                member_key=MEMBER_KEY_VALUE,
                 tracker_id=TRACKER,
                 conversation_id=CONVERSATION,
                 assignee_employee_id=assignee,
@@ -228,7 +234,8 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
 
 async def replays_cleanly(handle: WorkflowHandle[Any, Any]) -> None:
     """The recorded history replays without non-determinism (the code is deterministic)."""
-    replayer = Replayer(workflows=[FollowUpWorkflow], data_converter=pydantic_data_converter)
+    converter = data_converter(keyed_temporal_settings())
+    replayer = Replayer(workflows=[FollowUpWorkflow], data_converter=converter)
     await replayer.replay_workflow(await handle.fetch_history())
 
 
@@ -262,7 +269,9 @@ async def test_assigned_notice_sent_at_start(time_skipping_env: WorkflowEnvironm
         attributes = (await handle.describe()).typed_search_attributes
         assert attributes.get(ASSIGNEE_ID) == "E1"
         assert attributes.get(FOLLOW_UP_STATUS) == "outstanding"
-        assert attributes.get(MEMBER_ID) == MEMBER
+        # The member by keyed hash (from the input), never the number.
+        assert attributes.get(MEMBER_KEY) == MEMBER_KEY_VALUE
+        assert attributes.get(MEMBER_ID) is None
 
         await handle.execute_update(
             FollowUpWorkflow.complete, CompleteInput(employee_id="E1", note="Called, paid off.")
@@ -454,16 +463,67 @@ async def test_add_note_keeps_the_follow_up_open(time_skipping_env: WorkflowEnvi
         handle = await h.start()
         result = await handle.execute_update(
             FollowUpWorkflow.add_note,
-            AddNoteInput(employee_id="E2", note="Left a voicemail.", memo_type="FU"),
+            AddNoteInput(employee_id="E1", note="Left a voicemail.", memo_type="FU"),
         )
         assert (result.completed, result.next_follow_up_id) == (False, None)
         assert result.conversation_id
         note = h.fake.notes[-1]
-        assert (note.employee_id, note.memo_type, note.text) == ("E2", "FU", "Left a voicemail.")
+        assert (note.employee_id, note.memo_type, note.text) == ("E1", "FU", "Left a voicemail.")
         assert (await handle.query(FollowUpWorkflow.view)).status == "outstanding"
 
         await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E1"))
         await handle.result()
+
+
+async def update_forbidden(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str:
+    """The message of an Update refused with ``Forbidden``."""
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(update, arg)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "Forbidden", cause
+    return cause.message
+
+
+async def test_only_the_assignee_or_their_supervisor_acts_whatever_the_update_says(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """E2 claims to be a supervisor: the directory says employee, so nothing happens; E2 cannot
+    take E1's follow-up by reassigning it to himself either. S1 (E1's supervisor) can."""
+    async with harness(time_skipping_env) as h:
+        handle = await h.start()
+        forged = "supervisor"
+        for update, arg in (
+            (FollowUpWorkflow.complete, CompleteInput(employee_id="E2", role=forged)),
+            (
+                FollowUpWorkflow.reassign,
+                ReassignInput(employee_id="E2", role=forged, assignee_employee_id="E2"),
+            ),
+            (FollowUpWorkflow.add_note, AddNoteInput(employee_id="E2", role=forged, note="x")),
+        ):
+            message = await update_forbidden(handle, update, arg)
+            assert message.startswith("E2 (employee) may not"), message
+        # Without the forged role the validator turns E2 away before anything is recorded.
+        message = await update_forbidden(
+            handle,
+            FollowUpWorkflow.reassign,
+            ReassignInput(employee_id="E2", assignee_employee_id="E2"),
+        )
+        assert "only the assignee (E1) or their supervisor may reassign" in message
+        # E3 is nobody's supervisor and shares no department with E1.
+        message = await update_forbidden(
+            handle, FollowUpWorkflow.complete, CompleteInput(employee_id="E3", role=forged)
+        )
+        assert message.startswith("E3 (employee) may not complete")
+        assert not h.fake.completed and not h.fake.reassigned and not h.fake.notes
+        view = await handle.query(FollowUpWorkflow.view)
+        assert (view.status, view.assignee_employee_id) == ("outstanding", "E1")
+
+        await handle.execute_update(
+            FollowUpWorkflow.reassign,
+            ReassignInput(employee_id="S1", role="supervisor", assignee_employee_id="E2"),
+        )
+        await handle.execute_update(FollowUpWorkflow.complete, CompleteInput(employee_id="E2"))
+        assert (await handle.result()).completed_by == "E2"
 
 
 async def test_add_note_with_next_follow_up_completes_and_starts_the_next(

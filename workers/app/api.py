@@ -12,9 +12,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from workers.contacts import routes as contact_routes
 from workers.platform.clock import Clock, system_clock
+from workers.platform.web import audit_routes
+from workers.platform.web.api_docs import mount_api_docs
+from workers.platform.web.body_limit import BodySizeLimit
 from workers.platform.web.deadline import RequestDeadline
 from workers.platform.web.dependencies import DeskServices, bind
 from workers.platform.web.errors import database_unavailable_answer
+from workers.platform.web.throttle import FailureThrottle
 from workers.tiers.runs import routes as tier_routes
 from workers.trackers import follow_up_routes, member_routes, report_routes
 
@@ -44,6 +48,9 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
         version="1",
         description="Private Contacts queue, Trackers, follow-ups and tier scoring.",
         openapi_url="/openapi.json",
+        # /docs and /redoc come from mount_api_docs, with their assets served here (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     bind(
         app,
@@ -53,6 +60,10 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
             ops=services.ops,
             settings=services.settings,
             clock=clock,
+            auth_failures=FailureThrottle(
+                services.settings.auth_failure_limit,
+                services.settings.auth_failure_window_seconds,
+            ),
         ),
     )
 
@@ -61,6 +72,9 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
         # One readable sentence instead of FastAPI's list of error objects (docs/http-api.md).
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
 
+    # Bodies over the limit are answered 413 before any of them reaches a route (added first,
+    # so a slow body is still under the request deadline below).
+    app.add_middleware(BodySizeLimit, max_bytes=services.settings.api_max_body_bytes)
     # An unreachable database answers 503 wherever it is met (the token lookup included).
     for unavailable in (OSError, TimeoutError, DBAPIError, PoolTimeoutError):
         app.add_exception_handler(unavailable, database_unavailable_answer)
@@ -74,6 +88,8 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
         + 5.0,
     )
 
-    for module in (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes):
+    routers = (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes)
+    for module in (*routers, audit_routes):
         app.include_router(module.router, prefix=API_PREFIX)
+    mount_api_docs(app)
     return app

@@ -8,15 +8,20 @@ import json
 import os
 import sys
 from collections.abc import Coroutine
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.kafka_security import KAFKA_SECURITY_MODES, KafkaSecurityMode
 from deploy.processes import StackError
 from deploy.stack import LocalStack, apply_stack_env
+from workers.app.cli_access import register as register_access_commands
+from workers.app.cli_keys import keys_app
 from workers.app.cli_tiers import tiers_app
 from workers.platform.settings import Settings
 
@@ -27,9 +32,12 @@ app.add_typer(stack_app, name="stack")
 employees_app = typer.Typer(help="Employees and their API tokens.")
 app.add_typer(run_app, name="run")
 app.add_typer(employees_app, name="employees")
+register_access_commands(app, employees_app)
 app.add_typer(tiers_app, name="tiers")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
+T = TypeVar("T")
 
 
 def _state_dir() -> Path:
@@ -39,9 +47,21 @@ def _state_dir() -> Path:
 @stack_app.command("up")
 def stack_up(
     headless: Annotated[bool, typer.Option(help="Temporal without its Web UI.")] = False,
+    kafka_security: Annotated[
+        str | None,
+        typer.Option(
+            click_type=click.Choice(KAFKA_SECURITY_MODES),
+            help=(
+                "Kafka's client listener: plaintext, or sasl_ssl (SCRAM-SHA-512 over TLS, "
+                "certificates and password generated into the state folder). "
+                "Default: what the stack last ran with, plaintext for a new one."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Start Kafka, Temporal and PostgreSQL (idempotent) and create the topics."""
-    stack = LocalStack(_state_dir(), ui=not headless)
+    mode = cast("KafkaSecurityMode | None", kafka_security)
+    stack = LocalStack(_state_dir(), ui=not headless, kafka_security=mode)
     try:
         with console.status("starting PostgreSQL, Temporal and Kafka..."):
             state = stack.up()
@@ -86,9 +106,10 @@ def _print_status(stack: LocalStack, *, as_json: bool) -> None:
         return
     for row in rows:
         state = "running" if row["running"] else "stopped"
+        security = f" security={row['security']}" if "security" in row else ""
         print(
             f"{row['name']:<12} {row['address']:<22} {state:<8} pid={row['pid']} "
-            f"rss={row['rss_mb']}MB start={row['start_seconds']}s"
+            f"rss={row['rss_mb']}MB start={row['start_seconds']}s{security}"
         )
 
 
@@ -129,6 +150,21 @@ def run_all() -> None:
     _run(run(_settings(), ("worker", "bridge", "api")))
 
 
+@run_app.command("codec-server")
+def run_codec_server() -> None:
+    """The codec server the Temporal UI and CLI decrypt payloads through (docs/security.md).
+
+    Not part of ``run all``: it faces browsers (CORS) and is an operator's tool; ``memberflow
+    stack up`` starts one for the local stack's UI.
+    """
+    from workers.app.codec_server import serve_codec
+    from workers.platform.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _run(serve_codec(settings))
+
+
 @app.command("demo")
 def demo(
     members: Annotated[int, typer.Option(help="Members to generate for the scoring run")] = 20_000,
@@ -141,14 +177,33 @@ def demo(
 
 
 @app.command("ops")
-def ops() -> None:
+def ops(
+    member_id: Annotated[
+        str | None,
+        typer.Option(help="Only list this member's workflows (found by their MemberKey hash)"),
+    ] = None,
+) -> None:
     """Workflows by type and state, stuck or overdue work, dead-letter depth."""
-    from workers.app.ops import OpsSnapshot, snapshot
+    from workers.app.ops import OpsSnapshot, member_workflows, snapshot
     from workers.platform.database import engine_for, session_factory
     from workers.platform.operations import load_ops_config
     from workers.platform.temporal_client import connect
 
     settings = _settings()
+    if member_id is not None:
+        from workers.platform.member_search import member_search_key
+
+        async def find() -> list[tuple[str, str, str]]:
+            client = await connect(settings.temporal)
+            return await member_workflows(client, member_search_key(settings.temporal), member_id)
+
+        found = Table(title="The member's workflows", title_justify="left")
+        for column in ("workflow id", "type", "status"):
+            found.add_column(column)
+        for workflow_id, workflow_type, status in _run(find()) or []:
+            found.add_row(workflow_id, workflow_type, status)
+        console.print(found)
+        return
 
     async def collect() -> OpsSnapshot:
         engine = engine_for(settings.database, pool_size=2)
@@ -159,7 +214,9 @@ def ops() -> None:
         finally:
             await engine.dispose()
 
-    view = asyncio.run(collect())
+    view = _run(collect())
+    if view is None:  # interrupted
+        return
     workflows = Table(title="Workflows by type and state", title_justify="left")
     workflows.add_column("type")
     statuses = list(next(iter(view.workflows.values())).keys())
@@ -206,22 +263,46 @@ def contracts_export(
 def employees_add(
     employee_id: Annotated[str, typer.Argument(help="Short employee id, e.g. SR")],
     name: Annotated[str, typer.Option(help="Display name")],
-    role: Annotated[str, typer.Option(help="employee or supervisor")] = "employee",
+    role: Annotated[
+        str, typer.Option(help="employee, supervisor, operator or admin (docs/security.md)")
+    ] = "employee",
     supervisor: Annotated[str | None, typer.Option(help="The employee's supervisor id")] = None,
+    department: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A department code of the operations file whose requests the employee works "
+            "(repeat for several; none: only requests addressed to no department)"
+        ),
+    ] = None,
 ) -> None:
-    """Create (or update) an employee and print a new bearer token on the last line."""
+    """Create (or update) an employee and print a new bearer token on the last line.
+
+    Role, supervisor and departments are set to what is given (an update replaces them).
+    """
     from workers.platform.errors import StoreError
 
     async def add() -> str:
         from workers.platform.database import engine_for, session_factory
         from workers.platform.employees import add_employee
         from workers.platform.migrate import upgrade
+        from workers.platform.operations import load_ops_config
 
         settings = _settings()
+        known = {d.code for d in load_ops_config(settings.config_file).departments}
         await upgrade(settings.database.url)
         engine = engine_for(settings.database, pool_size=1)
+        lifetime = timedelta(hours=settings.token_lifetime_hours)
         try:
-            return await add_employee(session_factory(engine), employee_id, name, role, supervisor)
+            return await add_employee(
+                session_factory(engine),
+                employee_id,
+                name,
+                role,
+                supervisor,
+                departments=department or [],
+                known_departments=known,
+                lifetime=lifetime,
+            )
         finally:
             await engine.dispose()
 
@@ -230,13 +311,24 @@ def employees_add(
     except StoreError as exc:
         console.print(f"[red]cannot add {employee_id}:[/red] {exc}")
         raise typer.Exit(2) from exc
-    print(f"employee {employee_id} ({role}) added; bearer token (shown once):")
+    where = ", ".join(department or []) or "no department"
+    print(f"employee {employee_id} ({role}; {where}) added; bearer token (shown once):")
     print(token)
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(coro)
+def _run(coro: Coroutine[Any, Any, T]) -> T | None:
+    """Run ``coro``; a missing key or contradictory Temporal setting is one line, exit 2."""
+    from workers.platform.member_search import SearchKeyError
+    from workers.platform.payload_codec import PayloadKeyError
+    from workers.platform.temporal_client import TemporalConfigError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(coro)
+    except (PayloadKeyError, SearchKeyError, TemporalConfigError) as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return None
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from workers.contacts import contact_store as contacts
 from workers.platform.clock import local_today, system_clock
 from workers.platform.database import Sessions
 from workers.platform.kafka_reader import topic_depth
+from workers.platform.member_search import MemberSearchKey
 from workers.platform.settings import Settings
 from workers.trackers import follow_up_store as followups
 
@@ -48,6 +49,19 @@ async def workflow_counts(client: Client) -> dict[str, dict[str, int]]:
             row[status] = (await client.count_workflows(query)).count
         counts[workflow_type] = row
     return counts
+
+
+async def member_workflows(
+    client: Client, search_key: MemberSearchKey, member_id: str
+) -> list[tuple[str, str, str]]:
+    """(workflow id, type, status) of every workflow of one member, newest first.
+
+    Found by ``MemberKey``: the number is hashed here and never sent to Temporal.
+    """
+    return [
+        (wf.id, wf.workflow_type, wf.status.name.title() if wf.status else "Unknown")
+        async for wf in client.list_workflows(search_key.query(member_id))
+    ]
 
 
 async def snapshot(

@@ -86,6 +86,8 @@ def build_worker(svc: Services, running: RunningActivities | None = None) -> Wor
     """A worker with every workflow and activity of memberflow."""
     from workers.assignments.activities import AssignmentActivities
     from workers.contacts.activities import ContactActivities
+    from workers.platform.directory import DirectoryActivities
+    from workers.platform.member_search import member_search_key
     from workers.tiers.runs.activities import TierActivities
     from workers.trackers.activities import FollowUpActivities
     from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
@@ -94,11 +96,13 @@ def build_worker(svc: Services, running: RunningActivities | None = None) -> Wor
     from workflows.trackers.follow_up import FollowUpWorkflow
 
     sessions, publisher, topics = svc.session_factory, svc.publisher, svc.settings.topics
+    search_key = member_search_key(svc.settings.temporal)
     activities = [
-        *ContactActivities(sessions, publisher, topics, svc.ops).all(),
+        *ContactActivities(sessions, publisher, topics, svc.ops, search_key).all(),
         *FollowUpActivities(sessions, publisher, topics, svc.ops).all(),
-        *AssignmentActivities(sessions, svc.ops).all(),
+        *AssignmentActivities(sessions, svc.ops, search_key).all(),
         *TierActivities(sessions, publisher, svc.settings).all(),
+        *DirectoryActivities(sessions).all(),
     ]
     return Worker(
         svc.temporal,
@@ -136,15 +140,17 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def build_bridge_deps(svc: Services) -> BridgeDeps:
     """The bridge's view of the configuration, with the real Temporal starts and commit."""
     from workers.assignments.intake import make_assignment_starter
+    from workers.platform.member_search import member_search_key
 
     temporal, task_queue = svc.temporal, svc.settings.temporal.task_queue
+    search_key = member_search_key(svc.settings.temporal)
     return BridgeDeps(
         departments={d.code for d in svc.ops.departments},
         contact_options=contact_options(svc.ops),
-        start_contact=partial(start_contact_request, temporal, task_queue),
+        start_contact=partial(start_contact_request, temporal, task_queue, search_key),
         acknowledge=acknowledge,
         start_assignment=make_assignment_starter(
-            temporal, task_queue, svc.ops, svc.session_factory
+            temporal, task_queue, svc.ops, svc.session_factory, search_key
         ),
     )
 
@@ -297,9 +303,9 @@ def metrics_registry(settings: Settings) -> CollectorRegistry | None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from workers.platform.logs import configure_logging
+
+    configure_logging(settings.log_level)
     log.info("memberflow starting: %s", settings.describe())
 
 

@@ -14,6 +14,7 @@ from workers.contacts.activities import policy_snapshot
 from workers.platform.clock import local_today
 from workers.platform.database import Sessions
 from workers.platform.errors import store_refusals
+from workers.platform.member_search import MemberSearchKey
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
 
@@ -21,9 +22,10 @@ from workers.trackers import tracker_store as trackers
 class AssignmentActivities:
     """Activities bound to the store and the configuration."""
 
-    def __init__(self, sessions: Sessions, ops: OpsConfig) -> None:
+    def __init__(self, sessions: Sessions, ops: OpsConfig, search_key: MemberSearchKey) -> None:
         self._sessions = sessions
         self._ops = ops
+        self._search_key = search_key
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker."""
@@ -62,6 +64,7 @@ class AssignmentActivities:
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=assignment.member_id,
+            member_key=self._search_key.of(assignment.member_id),
             tracker_id=written.tracker_id,
             conversation_id=written.conversation_id,
             assignee_employee_id=record.assignee_employee_id,

@@ -16,10 +16,11 @@ from workers.platform import employees
 from workers.platform.database import Sessions
 from workers.platform.errors import InvalidTrackerWriteError
 from workers.platform.intake import Accepted, Rejected, parse_typed
+from workers.platform.member_search import MemberSearchKey
 from workers.platform.temporal_retries import start_once
 from workers.trackers.tracker_store import check_conversation
 from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
-from workflows.search_attributes import ASSIGNEE_ID, MEMBER_ID
+from workflows.search_attributes import ASSIGNEE_ID, MEMBER_KEY
 
 EmployeeLookup = Callable[[Sessions, str], Awaitable[employees.EmployeeRecord | None]]
 """Finds an employee by id (None when unknown); raises when the database cannot answer."""
@@ -30,10 +31,13 @@ def make_assignment_starter(
     task_queue: str,
     ops: OpsConfig,
     sessions: Sessions,
+    search_key: MemberSearchKey,
     *,
     find_employee: EmployeeLookup = employees.get_employee,
 ) -> AssignmentHandler:
     """The bridge's handler for ``followup-assignments.v1`` record values.
+
+    ``search_key`` turns the member number into the ``MemberKey`` search attribute.
 
     ``find_employee`` is injectable so tests can make the database unreachable for one check.
     A database error propagates: the bridge reads the record again rather than guessing.
@@ -70,7 +74,7 @@ def make_assignment_starter(
             task_queue=task_queue,
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(MEMBER_ID, assignment.member_id),
+                    SearchAttributePair(MEMBER_KEY, search_key.of(assignment.member_id)),
                     SearchAttributePair(ASSIGNEE_ID, assignee),
                 ]
             ),

@@ -25,6 +25,7 @@ from workers.platform.clock import local_today
 from workers.platform.database import Sessions
 from workers.platform.errors import store_refusals
 from workers.platform.kafka_client import EventPublisher
+from workers.platform.member_search import MemberSearchKey
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
 
@@ -69,12 +70,18 @@ class ContactActivities:
     """
 
     def __init__(
-        self, sessions: Sessions, publisher: EventPublisher, topics: Topics, ops: OpsConfig
+        self,
+        sessions: Sessions,
+        publisher: EventPublisher,
+        topics: Topics,
+        ops: OpsConfig,
+        search_key: MemberSearchKey,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._topics = topics
         self._ops = ops
+        self._search_key = search_key
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker."""
@@ -167,12 +174,15 @@ class ContactActivities:
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=request.member_id,
+            member_key=self._search_key.of(request.member_id),
             tracker_id=request.tracker_id,
             conversation_id=request.conversation_id,
             assignee_employee_id=record.assignee_employee_id,
             assigned_by=request.assigned_by,
             due_on=record.due_on,
-            summary=request.follow_up.note or "Private Contact reply needs a follow-up",
+            # Codes only, never the employee's note: it may quote the member, and notifications
+            # travel to other systems (the note itself is in the Tracker).
+            summary=f"Private Contact reply from {request.assigned_by} needs a follow-up",
             policy=policy_snapshot(self._ops),
             memo_type=self._ops.private_contacts.memo_type,
         )

@@ -8,14 +8,17 @@ from contracts.contacts.messages import CONTACT_SUBMITTED, ContactSubmitted
 from contracts.contacts.workflow import ContactRequestInput
 from contracts.ids import contact_request_workflow_id
 from workers.platform.intake import Accepted, Rejected, parse_typed
+from workers.platform.member_search import MemberSearchKey
 from workers.platform.temporal_retries import start_once
 from workflows.contacts.contact_request import ContactRequestWorkflow
 
 
 async def start_contact_request(
-    client: Client, task_queue: str, start: ContactRequestInput
+    client: Client, task_queue: str, search_key: MemberSearchKey, start: ContactRequestInput
 ) -> bool:
     """Start the request's workflow unless it exists already.
+
+    ``search_key`` turns the member number into the ``MemberKey`` search attribute.
 
     Returns:
         False when the request's workflow had already finished (a late redelivery), True when
@@ -27,7 +30,9 @@ async def start_contact_request(
         start,
         workflow_id=contact_request_workflow_id(start.request.request_id),
         task_queue=task_queue,
-        search_attributes=ContactRequestWorkflow.initial_search_attributes(start.request),
+        search_attributes=ContactRequestWorkflow.initial_search_attributes(
+            start.request, search_key.of(start.request.member_id)
+        ),
     )
 
 

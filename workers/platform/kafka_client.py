@@ -36,10 +36,17 @@ def connection_options(settings: KafkaSettings) -> dict[str, Any]:
     if settings.sasl_mechanism:
         options["sasl_mechanism"] = settings.sasl_mechanism
         options["sasl_plain_username"] = settings.sasl_username
-        options["sasl_plain_password"] = (
-            settings.sasl_password.get_secret_value() if settings.sasl_password else None
-        )
+        options["sasl_plain_password"] = sasl_password(settings)
     return options
+
+
+def sasl_password(settings: KafkaSettings) -> str | None:
+    """The SASL password: ``sasl_password``, else the content of ``sasl_password_file``."""
+    if settings.sasl_password is not None:
+        return settings.sasl_password.get_secret_value()
+    if settings.sasl_password_file is not None:
+        return settings.sasl_password_file.read_text(encoding="utf-8").strip()
+    return None
 
 
 async def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:

@@ -8,13 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from contracts.ids import follow_up_workflow_id
+from contracts.platform.permissions import Action, Relation
 from contracts.trackers.follow_ups import AddNoteInput, CompleteInput, NextFollowUp, ReassignInput
 from contracts.vocabulary import EmployeeId, FollowUpFilter, FollowUpStatus, RecordId
 from workers.platform import employees
+from workers.platform.audit import AuditAction
 from workers.platform.database import Sessions
-from workers.platform.web.auth import CurrentEmployee
+from workers.platform.web.access import authorize, person_relations_of
+from workers.platform.web.auth import Caller, CurrentEmployee
 from workers.platform.web.dependencies import SessionsDep, TodayDep, UpdatesDep
 from workers.platform.web.schemas import Items
+from workers.platform.web.trail import AccessTrail, audited
 from workers.trackers import follow_up_store as followups
 from workers.trackers.schemas import CompleteBody, NoteBody, ReassignBody
 from workflows.trackers.follow_up import FollowUpWorkflow
@@ -39,6 +43,8 @@ async def list_follow_ups(
     """The caller's follow-ups, or another employee's (the supervisory view)."""
     if status not in STATUSES:
         raise HTTPException(422, detail=f"status must be one of {', '.join(sorted(STATUSES))}")
+    whose = await person_relations_of(sessions, caller, assignee or caller.employee_id)
+    authorize(caller, Action.LIST_FOLLOW_UPS, whose)
     records = await followups.list_follow_ups(
         sessions,
         assignee=assignee or caller.employee_id,
@@ -59,16 +65,36 @@ async def _thread(sessions: Sessions, follow_up_id: str, today: date) -> dict[st
 
 @router.get("/{follow_up_id}", summary="One follow-up with its conversation thread")
 async def get_follow_up(
-    sessions: SessionsDep, today: TodayDep, follow_up_id: RecordId, caller: CurrentEmployee
+    sessions: SessionsDep,
+    today: TodayDep,
+    follow_up_id: RecordId,
+    caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.FOLLOW_UP_READ)],
 ) -> dict[str, Any]:
     """The follow-up, its notes, the follow-ups chained to it and its reassignment history."""
-    return await _thread(sessions, follow_up_id, today)
+    trail.about(record_id=follow_up_id)
+    authorize(caller, Action.READ_FOLLOW_UP, (Relation.ANY,))
+    body = await _thread(sessions, follow_up_id, today)
+    trail.about(member_id=body["member_id"])
+    return body
 
 
-async def _require_open(sessions: Sessions, follow_up_id: str, today: date) -> None:
+async def _require_open(
+    sessions: Sessions,
+    follow_up_id: str,
+    today: date,
+    trail: AccessTrail,
+    caller: Caller,
+    action: Action,
+) -> None:
+    """404 unknown, 403 not the caller's to act on (by its assignee), 409 completed."""
+    trail.about(record_id=follow_up_id)
     record = await followups.get_follow_up(sessions, follow_up_id, today=today)
     if record is None:
         raise HTTPException(404, detail=f"follow-up {follow_up_id} not found")
+    trail.about(member_id=record.member_id)
+    assignee = await person_relations_of(sessions, caller, record.assignee_employee_id)
+    authorize(caller, action, assignee)
     if record.status is FollowUpStatus.COMPLETED:
         raise HTTPException(409, detail=f"follow-up {follow_up_id} is already completed")
 
@@ -80,7 +106,7 @@ async def _require_employee(sessions: Sessions, employee_id: str) -> None:
         )
 
 
-@router.post("/{follow_up_id}/complete", summary="Complete (assignee or supervisor)")
+@router.post("/{follow_up_id}/complete", summary="Complete (the assignee or their supervisor)")
 async def complete(
     sessions: SessionsDep,
     updates: UpdatesDep,
@@ -88,9 +114,10 @@ async def complete(
     follow_up_id: RecordId,
     body: CompleteBody,
     caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.FOLLOW_UP_COMPLETE)],
 ) -> dict[str, Any]:
-    """Mark the follow-up completed; only its assignee or a supervisor may."""
-    await _require_open(sessions, follow_up_id, today)
+    """Mark the follow-up completed; only its assignee or a supervisor overseeing them may."""
+    await _require_open(sessions, follow_up_id, today, trail, caller, Action.COMPLETE_FOLLOW_UP)
     action = CompleteInput(employee_id=caller.employee_id, role=caller.role, note=body.note)
     await updates.execute(
         follow_up_workflow_id(follow_up_id),
@@ -109,9 +136,10 @@ async def reassign(
     follow_up_id: RecordId,
     body: ReassignBody,
     caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.FOLLOW_UP_REASSIGN)],
 ) -> dict[str, Any]:
     """Hand the follow-up to another employee, who is notified."""
-    await _require_open(sessions, follow_up_id, today)
+    await _require_open(sessions, follow_up_id, today, trail, caller, Action.REASSIGN_FOLLOW_UP)
     await _require_employee(sessions, body.assignee_employee_id)
     action = ReassignInput(
         employee_id=caller.employee_id,
@@ -136,9 +164,10 @@ async def add_note(
     follow_up_id: RecordId,
     body: NoteBody,
     caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.FOLLOW_UP_NOTE)],
 ) -> dict[str, Any]:
     """Add a conversation; with ``next_follow_up`` this one completes and a new one opens."""
-    await _require_open(sessions, follow_up_id, today)
+    await _require_open(sessions, follow_up_id, today, trail, caller, Action.NOTE_FOLLOW_UP)
     next_follow_up = None
     if body.next_follow_up is not None:
         await _require_employee(sessions, body.next_follow_up.assignee_employee_id)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
+from contracts.platform.permissions import Action, Relation
+from workers.platform.web.access import authorize
 from workers.platform.web.auth import CurrentEmployee
 from workers.platform.web.dependencies import OpsDep, SessionsDep, TodayDep
 from workers.platform.web.schemas import Items
@@ -25,6 +27,7 @@ async def follow_up_report(
     date_to: Annotated[date, Query(alias="to")],
 ) -> Items:
     """Per employee: outstanding, overdue, completed and mean days to complete."""
+    authorize(caller, Action.READ_REPORT, (Relation.ANY,))
     if date_to < date_from:
         raise HTTPException(422, detail="'to' must not be before 'from'")
     rows = await reports.follow_up_report(

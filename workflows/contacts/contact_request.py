@@ -24,15 +24,29 @@ from contracts.contacts.workflow import (
     ReplyInput,
     ReplyResult,
 )
+from contracts.platform.directory import DirectoryAnswer, DirectoryEntry
+from contracts.platform.permissions import Action, Relation
+from contracts.platform.permissions import request_relations as relations_of_request
 from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
 from contracts.vocabulary import Refusal, RequestState, Role
+from workflows.directory import check_in_directory
 from workflows.policies import LOOKUP_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, refused
-from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_ID, REQUEST_STATE
+from workflows.search_attributes import CLAIMED_BY, DEPARTMENT, MEMBER_KEY, REQUEST_STATE
 
 with workflow.unsafe.imports_passed_through():
     from workers.contacts.activities import ContactActivities
     from workers.trackers.activities import FollowUpActivities
     from workflows.trackers.follow_up_steps import start_follow_up_child
+
+
+DIRECTORY_CHECK_PATCH = "contact-request-directory-check"
+"""``workflow.patched`` id: every Update handler re-checks the acting employee against the
+employee directory (``look_up_directory``) before it changes anything.
+
+Asked where the check happens, not first thing in ``run``: a run started before the change
+takes the check from its first Update handled by new code on (that is the point of it), while
+a run whose earlier Updates ran unchecked replays them without it (docs/workflow-versioning.md).
+"""
 
 
 @workflow.defn
@@ -57,11 +71,14 @@ class ContactRequestWorkflow:
         self._version = 0
 
     @staticmethod
-    def initial_search_attributes(request: ContactSubmitted) -> TypedSearchAttributes:
-        """Member, department and state: business keys only, never the message text."""
+    def initial_search_attributes(
+        request: ContactSubmitted, member_key: str
+    ) -> TypedSearchAttributes:
+        """Member (by ``MemberKey``, the keyed hash the starter computed), department and state:
+        never the member number or the message text."""
         return TypedSearchAttributes(
             [
-                SearchAttributePair(MEMBER_ID, request.member_id),
+                SearchAttributePair(MEMBER_KEY, member_key),
                 SearchAttributePair(DEPARTMENT, request.department or "NONE"),
                 SearchAttributePair(REQUEST_STATE, RequestState.QUEUED.value),
             ]
@@ -150,6 +167,7 @@ class ContactRequestWorkflow:
         """Take the request out of every other employee's queue."""
         async with self._lock:
             self._check_claimable(action.employee_id)
+            await self._authorize(Action.CLAIM_REQUEST, action.employee_id)
             await workflow.wait_condition(lambda: self._stored)
             await self._set_state(RequestState.CLAIMED, action.employee_id)
             return self._view
@@ -163,6 +181,7 @@ class ContactRequestWorkflow:
         """Put a claimed request back in the queue (the claimant or a supervisor)."""
         async with self._lock:
             self._check_release(action)
+            await self._authorize(Action.RELEASE_REQUEST, action.employee_id)
             await self._set_state(RequestState.QUEUED, None)
             return self._view
 
@@ -171,6 +190,8 @@ class ContactRequestWorkflow:
         self._check_release(action)
 
     def _check_release(self, action: EmployeeAction) -> None:
+        # ``action.role`` only lets a validator turn an employee away early; what counts is
+        # the directory check in the handler (``_authorize``).
         self._check_open()
         if self._view.state is not RequestState.CLAIMED:
             raise refused("request is not claimed", Refusal.CONFLICT)
@@ -183,6 +204,7 @@ class ContactRequestWorkflow:
         async with self._lock:
             self._check_claimable(reply.employee_id)
             self._check_replies_allowed()
+            await self._authorize(Action.REPLY_REQUEST, reply.employee_id)
             await workflow.wait_condition(lambda: self._stored)
             result = await self._deliver(reply)
             self._view.reply = result
@@ -268,14 +290,38 @@ class ContactRequestWorkflow:
     async def delete(self, action: EmployeeAction) -> ContactRequestView:
         """Remove the request from the queue; no Tracker is written."""
         async with self._lock:
-            self._check_claimable(action.employee_id)
+            if workflow.patched(DIRECTORY_CHECK_PATCH):
+                # A supervisor may delete their reports' and departments' claimed requests
+                # (the table decides); the claim alone no longer says no.
+                self._check_open()
+                await self._authorize(Action.DELETE_REQUEST, action.employee_id)
+            else:
+                self._check_claimable(action.employee_id)
             await workflow.wait_condition(lambda: self._stored)
             await self._set_state(RequestState.DELETED, action.employee_id)
             return self._view
 
     @delete.validator
     def _validate_delete(self, action: EmployeeAction) -> None:
-        self._check_claimable(action.employee_id)
+        # Read-only and without the directory: only what the arguments already rule out.
+        self._check_open()
+        if self._view.claimed_by != action.employee_id and action.role != Role.SUPERVISOR:
+            raise refused(
+                f"deleting request {self._view.request_id} needs your claim or a supervisor",
+                Refusal.FORBIDDEN,
+            )
+
+    async def _authorize(self, action: Action, employee_id: str) -> None:
+        """Refuse (Forbidden) unless the directory's ``employee_id`` may take ``action``."""
+        if not workflow.patched(DIRECTORY_CHECK_PATCH):
+            return
+        claimed_by = self._view.claimed_by if self._view.state is RequestState.CLAIMED else None
+        department = self._view.department
+
+        def relations(actor: DirectoryEntry, answer: DirectoryAnswer) -> frozenset[Relation]:
+            return relations_of_request(actor, department, claimed_by, answer.get(claimed_by))
+
+        await check_in_directory(action, employee_id, [claimed_by], relations)
 
     @workflow.query
     def view(self) -> ContactRequestView:

@@ -7,9 +7,9 @@ notes through Updates; every step lands in the Tracker as an immutable conversat
 ``FollowUpStatus`` search attribute reads ``outstanding``, ``overdue`` (from the day after the
 due date) and ``completed``.
 
-Who may do what is in ``follow_up_rules.py``; how each step reaches the store or Kafka (the
-activity calls) is in ``follow_up_steps.py``; the activities themselves are in
-``workers/trackers/activities.py``.
+Who may act: ``contracts/platform/permissions.py``, re-checked against the employee directory
+(``follow_up_steps.py``), and the state rules in ``follow_up_rules.py``; how each step reaches
+the store or Kafka is in ``follow_up_steps.py``; the activities in ``workers/trackers/``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from contracts.platform.permissions import Action
 from contracts.trackers.follow_ups import (
     AddNoteInput,
     AddNoteResult,
@@ -44,13 +45,9 @@ from contracts.trackers.messages import (
 )
 from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState, FollowUpStatus
 from workflows.policies import LOCAL_TIMEOUT
-from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID
-from workflows.trackers.follow_up_rules import (
-    FollowUpFacts,
-    check_add_note,
-    check_may_complete,
-    check_reassign,
-)
+from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID, MEMBER_KEY
+from workflows.trackers import follow_up_rules as rules
+from workflows.trackers.follow_up_patches import DIRECTORY_CHECK_PATCH, OVERDUE_STATUS_PATCH
 from workflows.trackers.follow_up_steps import (
     FOLLOW_UP_WORKFLOW,
     FollowUpSteps,
@@ -59,14 +56,6 @@ from workflows.trackers.follow_up_steps import (
 
 with workflow.unsafe.imports_passed_through():
     from workers.trackers.activities import follow_up_deadlines
-
-OVERDUE_STATUS_PATCH = "follow-up-overdue-status"
-"""``workflow.patched`` id: the ``FollowUpStatus`` search attribute reads ``overdue`` from the day
-after the due date (as the desk counts it) until completion.
-
-Runs started before this change have no marker and keep their old command sequence to the end
-(docs/workflow-versioning.md says when the gate can be deprecated, then removed).
-"""
 
 
 @workflow.defn(name=FOLLOW_UP_WORKFLOW)
@@ -213,7 +202,8 @@ class FollowUpWorkflow:
             The completed follow-up.
         """
         async with self._lock:
-            check_may_complete(self._facts(), action.employee_id, action.role)
+            rules.check_may_complete(self._facts(), action.employee_id, action.role)
+            await self._authorize(Action.COMPLETE_FOLLOW_UP, action.employee_id)
             key = self._step("complete")
             text = f"Follow-up completed by {action.employee_id}."
             if action.note:
@@ -224,7 +214,7 @@ class FollowUpWorkflow:
 
     @complete.validator
     def _validate_complete(self, action: CompleteInput) -> None:
-        check_may_complete(self._facts(), action.employee_id, action.role)
+        rules.check_may_complete(self._facts(), action.employee_id, action.role)
 
     @workflow.update
     async def reassign(self, action: ReassignInput) -> FollowUpView:
@@ -237,7 +227,8 @@ class FollowUpWorkflow:
             The follow-up with its new assignee.
         """
         async with self._lock:
-            check_reassign(self._facts(), action)
+            rules.check_reassign(self._facts(), action)
+            await self._authorize(Action.REASSIGN_FOLLOW_UP, action.employee_id)
             new_assignee = action.assignee_employee_id
             await self._steps.require_employee(new_assignee)
             previous, now, key = self._assignee, workflow.now(), self._step("reassign")
@@ -275,7 +266,8 @@ class FollowUpWorkflow:
 
     @reassign.validator
     def _validate_reassign(self, action: ReassignInput) -> None:
-        check_reassign(self._facts(), action)
+        rules.check_reassign(self._facts(), action)
+        rules.check_may_act(self._facts(), action.employee_id, action.role, "reassign")
 
     @workflow.update
     async def add_note(self, request: AddNoteInput) -> AddNoteResult:
@@ -288,7 +280,8 @@ class FollowUpWorkflow:
             The note's conversation id, whether this follow-up completed, and the next one's id.
         """
         async with self._lock:
-            check_add_note(self._facts(), request)
+            rules.check_add_note(self._facts(), request)
+            await self._authorize(Action.NOTE_FOLLOW_UP, request.employee_id)
             nxt = request.next_follow_up
             if nxt is not None:
                 await self._steps.require_employee(nxt.assignee_employee_id)
@@ -326,7 +319,8 @@ class FollowUpWorkflow:
 
     @add_note.validator
     def _validate_add_note(self, request: AddNoteInput) -> None:
-        check_add_note(self._facts(), request)
+        rules.check_add_note(self._facts(), request)
+        rules.check_may_act(self._facts(), request.employee_id, request.role, "add a note to")
 
     # --- Query --------------------------------------------------------------------------------
 
@@ -358,8 +352,13 @@ class FollowUpWorkflow:
 
     # --- state helpers ------------------------------------------------------------------------
 
-    def _facts(self) -> FollowUpFacts:
-        return FollowUpFacts(self._start.follow_up_id, self._status, self._assignee)
+    async def _authorize(self, action: Action, employee_id: str) -> None:
+        """Forbidden unless the directory (not the Update's role) lets ``employee_id`` act."""
+        if workflow.patched(DIRECTORY_CHECK_PATCH):
+            await self._steps.authorize(action, employee_id, self._assignee)
+
+    def _facts(self) -> rules.FollowUpFacts:
+        return rules.FollowUpFacts(self._start.follow_up_id, self._status, self._assignee)
 
     @staticmethod
     def _key(name: str) -> str:
@@ -386,10 +385,13 @@ class FollowUpWorkflow:
         status = FollowUpStatus(self._status.value)
         if self._overdue and self._status is FollowUpState.OUTSTANDING:
             status = FollowUpStatus.OVERDUE
+        # The member by keyed hash (MemberKey, from the input: workflows hold no key), never the
+        # number: MemberId is cleared, which also wipes it from runs started before MemberKey on
+        # their next upsert. Same upsert calls, other values: replay compares neither, so no
+        # patch is needed (docs/workflow-versioning.md); those runs' inputs have no key.
+        member = [MEMBER_ID.value_unset()]
+        if self._start.member_key:
+            member.append(MEMBER_KEY.value_set(self._start.member_key))
         workflow.upsert_search_attributes(
-            [
-                MEMBER_ID.value_set(self._start.member_id),
-                ASSIGNEE_ID.value_set(self._assignee),
-                FOLLOW_UP_STATUS.value_set(status),
-            ]
+            [*member, ASSIGNEE_ID.value_set(self._assignee), FOLLOW_UP_STATUS.value_set(status)]
         )

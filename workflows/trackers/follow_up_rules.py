@@ -39,6 +39,21 @@ def check_may_complete(facts: FollowUpFacts, employee_id: str, role: Role) -> No
         )
 
 
+def check_may_act(facts: FollowUpFacts, employee_id: str, role: Role, what: str) -> None:
+    """Refuse (Forbidden) anyone but the assignee or a supervisor, from the Update's arguments.
+
+    For validators only, to turn an employee away before anything is recorded: the role is the
+    caller's word. The handler's directory check decides (``FollowUpWorkflow._authorize``);
+    handlers do not call this, so Updates recorded before it replay as they ran.
+    """
+    if employee_id != facts.assignee and role != Role.SUPERVISOR:
+        raise refused(
+            f"only the assignee ({facts.assignee}) or their supervisor may {what} "
+            f"follow-up {facts.follow_up_id}",
+            Refusal.FORBIDDEN,
+        )
+
+
 def check_reassign(facts: FollowUpFacts, action: ReassignInput) -> None:
     """An outstanding follow-up goes to someone other than its current assignee."""
     check_outstanding(facts)

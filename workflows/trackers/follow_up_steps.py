@@ -13,6 +13,8 @@ from datetime import datetime
 from temporalio import workflow
 
 from contracts.ids import follow_up_workflow_id
+from contracts.platform.directory import DirectoryAnswer, DirectoryEntry
+from contracts.platform.permissions import Action, Relation, person_relations
 from contracts.trackers.follow_ups import (
     CompleteStep,
     EmployeeLookup,
@@ -24,6 +26,7 @@ from contracts.trackers.follow_ups import (
     OpenNextFollowUp,
     ReassignStep,
 )
+from workflows.directory import check_in_directory
 from workflows.policies import LOOKUP_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, refusals_re_raised
 
 with workflow.unsafe.imports_passed_through():
@@ -61,6 +64,7 @@ class FollowUpSteps:
         return FollowUpInput(
             follow_up_id=opened.follow_up_id,
             member_id=start.member_id,
+            member_key=start.member_key,
             tracker_id=opened.tracker_id,
             conversation_id=opened.conversation_id,
             assignee_employee_id=opened.assignee_employee_id,
@@ -109,6 +113,15 @@ class FollowUpSteps:
                 start_to_close_timeout=LOOKUP_TIMEOUT,
                 retry_policy=WRITE_RETRY,
             )
+
+    async def authorize(self, action: Action, employee_id: str, assignee: str) -> None:
+        """Refuse (Forbidden) unless the directory's ``employee_id`` may take ``action`` on a
+        follow-up assigned to ``assignee`` (``contracts.platform.permissions``)."""
+
+        def relations(actor: DirectoryEntry, answer: DirectoryAnswer) -> frozenset[Relation]:
+            return person_relations(actor, answer.get(assignee))
+
+        await check_in_directory(action, employee_id, [assignee], relations)
 
     async def find_supervisor(self, employee_id: str) -> str | None:
         """The employee's supervisor, if any."""

@@ -71,6 +71,11 @@ def cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _departments(*codes: str) -> tuple[str, ...]:
+    """``--department`` options: the requests an employee sees and claims."""
+    return tuple(arg for code in codes for arg in ("--department", code))
+
+
 async def story(settings: Settings, env: dict[str, str], api: str) -> dict[str, str]:
     """Marty asks, Sarah replies with a follow-up for John, John is notified and completes it."""
     step(1, "Employees get their desk tokens (memberflow employees add)")
@@ -79,12 +84,15 @@ async def story(settings: Settings, env: dict[str, str], api: str) -> dict[str, 
         .strip()
         .splitlines()[-1]
         for who, name, role, sup in (
-            ("MG", "Maria", "supervisor", ()),
-            ("SR", "Sarah", "employee", ("--supervisor", "MG")),
-            ("JD", "John", "employee", ("--supervisor", "MG")),
+            ("MG", "Maria", "supervisor", _departments("LOANS", "DEPOSITS", "CARDS", "GENERAL")),
+            ("SR", "Sarah", "employee", ("--supervisor", "MG", *_departments("LOANS", "GENERAL"))),
+            ("JD", "John", "employee", ("--supervisor", "MG", *_departments("LOANS"))),
         )
     }
-    console.print("MG (supervisor), SR Sarah and JD John can now call the API.")
+    console.print(
+        "MG (supervisor, every department), SR Sarah (LOANS, GENERAL) and JD John (LOANS) "
+        "can now call the API."
+    )
     sarah, john = DeskClient(api, tokens["SR"]), DeskClient(api, tokens["JD"])
     try:
         await _story(settings, sarah, john)

@@ -8,7 +8,7 @@ dependency with ``app.dependency_overrides``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from contracts.platform.operations import OpsConfig
 from workers.platform.clock import Clock, local_today, system_clock
 from workers.platform.database import Sessions
 from workers.platform.settings import Settings
+from workers.platform.web.throttle import FailureThrottle
 from workers.platform.web.updates import DeskUpdates
 
 
@@ -32,6 +33,8 @@ class DeskServices:
     settings: Settings
     clock: Clock = system_clock
     """Where "now" comes from; "today" is its date in the credit union's time zone."""
+    auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
+    """Failed authentications per client address (``auth_failure_*`` settings)."""
 
 
 def bind(app: FastAPI, services: DeskServices) -> None:

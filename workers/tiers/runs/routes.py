@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.ids import tier_scoring_workflow_id
+from contracts.platform.permissions import Action, Relation
 from contracts.tiers.runs import (
     PERIOD_PATTERN,
     MemberTierView,
@@ -19,10 +20,13 @@ from contracts.tiers.runs import (
     TierRunRequest,
     TierRunView,
 )
+from workers.platform.audit import AuditAction
 from workers.platform.database import Sessions
 from workers.platform.settings import Settings
+from workers.platform.web.access import authorize
 from workers.platform.web.auth import CurrentEmployee
 from workers.platform.web.dependencies import SessionsDep, SettingsDep, TemporalDep
+from workers.platform.web.trail import AccessTrail, audited
 from workers.tiers.runs import persist
 from workers.tiers.runs import steps as runs
 from workers.tiers.runs.schedule import start_or_get_run
@@ -113,13 +117,16 @@ async def start_run(
     temporal: TemporalDep,
     settings: SettingsDep,
     caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.TIER_RUN_START)],
 ) -> TierRunView:
     """Start the period's scoring run, or return the running or completed one."""
+    authorize(caller, Action.START_TIER_RUN, (Relation.ANY,))
     try:
         body = TierRunRequest.model_validate(await request.json())
     except (ValidationError, ValueError, RecursionError) as err:
         # RecursionError: JSON nested too deeply for the parser (a 500 otherwise).
         raise HTTPException(422, detail='body must be {"period": "YYYY-MM"}') from err
+    trail.about(record_id=body.period)
     handle, _ = await start_or_get_run(temporal, settings.temporal.task_queue, body.period)
     view = await run_view(sessions, temporal, body.period)
     if view is None:  # just started, prepare has not recorded it yet
@@ -134,6 +141,7 @@ async def get_run(
     sessions: SessionsDep, temporal: TemporalDep, period: str, caller: CurrentEmployee
 ) -> TierRunView:
     """Run state, counts per level, movement and timings of one period."""
+    authorize(caller, Action.READ_TIER_RUN, (Relation.ANY,))
     _check_period(period)
     view = await run_view(sessions, temporal, period)
     if view is None:
@@ -149,13 +157,18 @@ async def member_tier(
     settings: SettingsDep,
     member_id: str,
     caller: CurrentEmployee,
+    trail: Annotated[AccessTrail, audited(AuditAction.MEMBER_TIER_READ)],
     period: Annotated[str | None, Query(description="YYYY-MM; default the latest")] = None,
 ) -> MemberTierView:
     """Level, total, possible points, and points by goal and by item of one member."""
     if not MEMBER_ID.match(member_id):
         raise HTTPException(422, detail="member_id must be 1-12 digits")
+    trail.about(member_id=member_id)
+    # After the trail knows the member: a refused read of a member's data is recorded too.
+    authorize(caller, Action.READ_MEMBER_TIER, (Relation.ANY,))
     if period is not None:
         _check_period(period)
+        trail.about(record_id=period)
     async with persist.raw_connection(sessions) as conn:
         row = await persist.member_result(conn, member_id, period)
     if row is None:
