@@ -199,6 +199,9 @@ EmployeeId = Annotated[
 Code2 = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
 """A 2-character code: Tracker types and memo types."""
 
+AccountSuffix = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+"""The account a Tracker attaches to: 3 digits, ``000`` the membership's base share."""
+
 Code3 = Annotated[str, StringConstraints(min_length=3, max_length=3)]
 """A 3-character code: tier level codes."""
 

@@ -22,6 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.platform.cross_sales import (
+    NeedGroup,
+    SalesTask,
+    cross_sales_problems,
+    cross_sales_refusal,
+    default_need_groups,
+    default_tasks,
+)
 from contracts.vocabulary import Code2, NoNul, Role
 
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
@@ -234,6 +242,9 @@ class OpsConfig(_Strict):
     employees: list[Employee] = Field(default_factory=list)
     private_contacts: PrivateContactsConfig = Field(default_factory=PrivateContactsConfig)
     follow_ups: FollowUpPolicy = Field(default_factory=FollowUpPolicy)
+    need_groups: list[NeedGroup] = Field(default_factory=default_need_groups)
+    tasks: list[SalesTask] = Field(default_factory=default_tasks)
+    """Cross-sales Tasks; each names one of ``need_groups``."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> OpsConfig:
@@ -250,6 +261,7 @@ class OpsConfig(_Strict):
             ("memo_types", [(m.code, f"{m.tracker_type}/{m.code}") for m in self.memo_types]),
         ):
             problems.extend(_duplicate_problems(name, keys))
+        problems.extend(cross_sales_problems(self.need_groups, self.tasks))
 
         types = {t.code for t in self.tracker_types}
         staff = {e.id for e in self.employees}
@@ -307,6 +319,10 @@ class OpsConfig(_Strict):
         return next(
             (m for m in self.memo_types if m.code == code and m.tracker_type == tracker_type), None
         )
+
+    def cross_sales_refusal(self, need_group: str | None, task: str | None) -> str | None:
+        """Why ``(need_group, task)`` cannot go on a cross-sales note, or None when it can."""
+        return cross_sales_refusal(self.need_groups, self.tasks, need_group, task)
 
     def department(self, code: str) -> Department | None:
         """The department with this code, or None."""

@@ -1,9 +1,10 @@
-"""Who may do what: the one table of the desk's rules, and the facts it is read with.
+"""Who may do what: the one table of the desk's rules.
 
 ``RULES`` lists every desk action (one per API route) with the cases (``Relation``) in which it
 can be asked, and for each role the cases that role may act in. It is data: the API
 (``workers.platform.web.access``) and the workflows (``ContactRequestWorkflow``,
-``FollowUpWorkflow``) look it up with relations they compute from the employee directory,
+``FollowUpWorkflow``) look it up with relations they compute from the employee directory
+(``contracts/platform/relations.py``),
 ``docs/security.md`` shows it (``markdown_table``), and the authorisation matrix test
 (``tests/integration/test_permissions_matrix.py``) checks the live API against every cell.
 
@@ -16,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from contracts.platform.directory import DirectoryEntry
 from contracts.vocabulary import Role
 
 
@@ -56,9 +56,12 @@ class Action(StrEnum):
     REASSIGN_FOLLOW_UP = "reassign-follow-up"
     NOTE_FOLLOW_UP = "note-follow-up"
     READ_MEMBER_TRACKERS = "read-member-trackers"
+    WRITE_MEMBER_NOTE = "write-member-note"
     READ_MEMBER_MESSAGES = "read-member-messages"
     READ_MEMBER_TIER = "read-member-tier"
     READ_REPORT = "read-report"
+    READ_ACTIVITY_REPORT = "read-activity-report"
+    READ_CROSS_SALES_REPORT = "read-cross-sales-report"
     START_TIER_RUN = "start-tier-run"
     READ_TIER_RUN = "read-tier-run"
     READ_AUDIT = "read-audit"
@@ -236,6 +239,15 @@ RULES: tuple[Rule, ...] = (
         "any member",
     ),
     Rule(
+        Action.WRITE_MEMBER_NOTE,
+        "POST",
+        "/members/{member_id}/trackers/conversations",
+        "write Tracker notes",
+        (R.ANY,),
+        _grants(employee=(R.ANY,), supervisor=(R.ANY,)),
+        "any member; a follow-up it opens may be for any employee",
+    ),
+    Rule(
         Action.READ_MEMBER_MESSAGES,
         "GET",
         "/members/{member_id}/messages",
@@ -261,6 +273,24 @@ RULES: tuple[Rule, ...] = (
         (R.ANY,),
         _grants(supervisor=(R.ANY,)),
         "every employee's figures",
+    ),
+    Rule(
+        Action.READ_ACTIVITY_REPORT,
+        "GET",
+        "/reports/tracker-activity",
+        "read reports",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "every employee's note counts (no member data)",
+    ),
+    Rule(
+        Action.READ_CROSS_SALES_REPORT,
+        "GET",
+        "/reports/cross-sales",
+        "read reports",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "every employee's cross-sales counts (no member data)",
     ),
     Rule(
         Action.START_TIER_RUN,
@@ -325,55 +355,6 @@ def refusal(action: Action, employee_id: str, role: Role) -> str:
         + ("; ".join(who) or "no one")
         + " (docs/security.md, 'Who may do what')"
     )
-
-
-# --- the facts the table is read with ----------------------------------------------------------
-
-
-def person_relations(caller: DirectoryEntry, other: DirectoryEntry | None) -> frozenset[Relation]:
-    """How another employee (an assignee, a queue's owner) relates to the caller.
-
-    Args:
-        caller: The caller's directory entry.
-        other: The other employee's entry (None when unknown: then only ``other``).
-    """
-    if other is None:
-        return frozenset({Relation.OTHER})
-    if other.employee_id == caller.employee_id:
-        return frozenset({Relation.OWN})
-    found: set[Relation] = set()
-    if other.supervisor_id == caller.employee_id:
-        found.add(Relation.REPORT)
-    if set(other.departments) & set(caller.departments):
-        found.add(Relation.DEPARTMENT)
-    return frozenset(found or {Relation.OTHER})
-
-
-def request_relations(
-    caller: DirectoryEntry,
-    department: str | None,
-    claimed_by: str | None,
-    claimant: DirectoryEntry | None,
-) -> frozenset[Relation]:
-    """How a contact request relates to the caller.
-
-    Args:
-        caller: The caller's directory entry.
-        department: The request's department code, None when addressed to none.
-        claimed_by: Who holds the request's claim, if anyone.
-        claimant: That employee's directory entry (for ``report``), if known.
-    """
-    found: set[Relation] = set()
-    if claimed_by is not None and claimed_by == caller.employee_id:
-        found.add(Relation.OWN)
-    supervisor = claimant.supervisor_id if claimant is not None else None
-    if claimed_by is not None and supervisor == caller.employee_id:
-        found.add(Relation.REPORT)
-    if department is None:
-        found.add(Relation.NO_DEPARTMENT)
-    elif department in caller.departments:
-        found.add(Relation.DEPARTMENT)
-    return frozenset(found or {Relation.OTHER})
 
 
 def markdown_table() -> str:

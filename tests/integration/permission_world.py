@@ -63,6 +63,7 @@ class Case:
     path: str = ""
     body: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -212,10 +213,17 @@ async def plan(world: World, case: Case) -> None:
         case.params = {"department": MINE if relation is Relation.DEPARTMENT else THEIRS}
     elif action is Action.LIST_FOLLOW_UPS:
         case.params = {"assignee": person(cast, case.role, relation), "status": "all"}
-    elif action is Action.READ_REPORT:
+    elif action in (
+        Action.READ_REPORT,
+        Action.READ_ACTIVITY_REPORT,
+        Action.READ_CROSS_SALES_REPORT,
+    ):
         case.params = {"from": "2026-01-01", "to": "2026-01-31"}
     elif action is Action.START_TIER_RUN:
         case.body = {"period": STARTED_PERIOD}
+    elif action is Action.WRITE_MEMBER_NOTE:
+        case.body = {"tracker_type": "MS", "memo_type": "MS", "text": "Permission matrix note."}
+        case.headers = {"Idempotency-Key": uuid.uuid4().hex}
 
 
 async def bounded(calls: list[Awaitable[Any]], limit: int = 12) -> list[Any]:
@@ -240,7 +248,7 @@ class Desk:
 
     async def call(self, case: Case, employee_id: str) -> httpx.Response:
         """The case's request, as ``employee_id``."""
-        headers = {"Authorization": f"Bearer {self.cast.tokens[employee_id]}"}
+        headers = {"Authorization": f"Bearer {self.cast.tokens[employee_id]}", **case.headers}
         return await self.http.request(
             case.rule.method, case.path, params=case.params, json=case.body, headers=headers
         )

@@ -86,6 +86,10 @@ async def test_assignment_writes_a_conversation_and_notifies_the_assignee(app: R
         ({"tracker_type": "QQ"}, "Tracker type QQ is not configured"),
         ({"assignee_employee_id": "NOBODY"}, "NOBODY is not a known employee"),
         ({"tracker_type": "ST", "memo_type": "SL"}, "needs a Need Group and a Task"),
+        (
+            {"tracker_type": "ST", "memo_type": "SL", "need_group": "BORROW", "task": "CERT"},
+            "task CERT belongs to Need Group SAVE, not BORROW",
+        ),
         ({"follow_up_on": "someday"}, "data.follow_up_on"),
         # Values the store or the follow-up's deadline arithmetic would refuse only later,
         # inside activities retried for ever.

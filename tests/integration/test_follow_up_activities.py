@@ -179,3 +179,76 @@ async def test_store_steps_are_idempotent_and_refusals_are_typed(
     with pytest.raises(ApplicationError) as conflict:
         await env.run(acts.complete_follow_up, other)
     assert (conflict.value.type, conflict.value.non_retryable) == ("Conflict", True)
+
+
+async def sales_follow_up(sessions: Sessions, ops: OpsConfig) -> FollowUpRecord:
+    """A follow-up on a lead in a new member's Sales Tracker (cross-sales required)."""
+    written = await trackers.append_conversation(
+        sessions,
+        ops,
+        member_id=str(random.randint(10**8, 10**9 - 1)),
+        tracker_type="ST",
+        memo_type="SL",
+        employee_id="MG",
+        text="Interested in a credit card.",
+        idempotency_key=f"lead-{tag()}",
+        need_group="BORROW",
+        task="CCAPP",
+    )
+    return await followups.open_follow_up(
+        sessions,
+        idempotency_key=f"follow-up-{tag()}",
+        conversation_id=written.conversation_id,
+        assignee_employee_id="SR",
+        assigned_by="MG",
+        due_on=date(2026, 11, 25),
+        today=TODAY,
+    )
+
+
+async def test_closing_note_on_a_sales_tracker_carries_the_need_group_and_task(
+    sessions: Sessions, ops: OpsConfig
+) -> None:
+    # Before the fix the closing note had no Need Group or Task: refused (422) after the row
+    # was already marked completed, so the next try was a 409 and the workflow stayed open.
+    acts = FollowUpActivities(sessions, RecordingPublisher(), Topics(), ops)
+    env = ActivityEnvironment()
+    record = await sales_follow_up(sessions, ops)
+    key = f"wf-{tag()}/1-complete"
+    done = CompleteStep(
+        follow_up_id=record.id,
+        employee_id="SR",
+        idempotency_key=key,
+        at=AT,
+        note=note(record, "Follow-up completed by SR.", f"{key}/note"),
+    )
+    await env.run(acts.complete_follow_up, done)
+    completed = await followups.get_follow_up(sessions, record.id, today=TODAY)
+    assert completed is not None and completed.status == "completed"
+    thread = await followups.get_follow_up_with_thread(sessions, record.id, today=TODAY)
+    assert thread is not None
+    closing = [c for c in thread.conversations if c.text == "Follow-up completed by SR."]
+    assert [(c.memo_type, c.need_group, c.task) for c in closing] == [("SL", "BORROW", "CCAPP")]
+
+
+async def test_a_closing_note_that_cannot_be_written_leaves_the_follow_up_outstanding(
+    sessions: Sessions, ops: OpsConfig
+) -> None:
+    record = await sales_follow_up(sessions, ops)
+    # The task was dropped from the configuration since the lead was written.
+    changed = ops.model_copy(update={"tasks": [t for t in ops.tasks if t.code != "CCAPP"]})
+    acts = FollowUpActivities(sessions, RecordingPublisher(), Topics(), changed)
+    key = f"wf-{tag()}/1-complete"
+    done = CompleteStep(
+        follow_up_id=record.id,
+        employee_id="SR",
+        idempotency_key=key,
+        at=AT,
+        note=note(record, "Follow-up completed by SR.", f"{key}/note"),
+    )
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(acts.complete_follow_up, done)
+    assert (refused.value.type, refused.value.non_retryable) == ("ValidationError", True)
+    assert "task CCAPP is not a configured Task" in refused.value.message
+    still = await followups.get_follow_up(sessions, record.id, today=TODAY)
+    assert still is not None and still.status == "outstanding"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -64,21 +67,36 @@ def _cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_stack_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
-    up = _cli(tmp_path, "stack", "up", "--headless")
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    """A state folder outside pytest's own temporary root.
+
+    PostgreSQL runs as its own user, who must reach its data folder: the stack gives every
+    parent folder o+x, but pytest sets its root (``/tmp/pytest-of-root``) back to 0700 whenever
+    another pytest session starts, and the server could then not be stopped.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="memberflow-stack-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_cli_stack_up_status_down_leaves_nothing_behind(state_dir: Path) -> None:
+    up = _cli(state_dir, "stack", "up", "--headless")
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        status = _cli(tmp_path, "stack", "status")
+        status = _cli(state_dir, "stack", "status")
         lines = status.stdout.strip().splitlines()
         assert [line.split()[0] for line in lines] == ["kafka", "temporal", "postgres"]
         for line in lines:
             assert line.split()[1].startswith("127.0.0.1:")
             assert "running" in line
-        as_json = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)
+        as_json = json.loads(_cli(state_dir, "stack", "status", "--json").stdout)
         pids = [row["pid"] for row in as_json.values()]
         addresses = [row["address"] for row in as_json.values()]
     finally:
-        down = _cli(tmp_path, "stack", "down")
+        down = _cli(state_dir, "stack", "down")
     assert down.returncode == 0, down.stdout + down.stderr
     for pid in pids:
         assert not pid_alive(pid), f"pid {pid} still running after stack down"
@@ -104,19 +122,19 @@ async def _topics(settings: KafkaSettings) -> list[str]:
 
 
 def test_cli_stack_up_with_sasl_ssl_hands_clients_the_files_and_keeps_it_on_restart(
-    tmp_path: Path,
+    state_dir: Path,
 ) -> None:
-    up = _cli(tmp_path, "stack", "up", "--headless", "--kafka-security", "sasl_ssl")
+    up = _cli(state_dir, "stack", "up", "--headless", "--kafka-security", "sasl_ssl")
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        kafka = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)["kafka"]
+        kafka = json.loads(_cli(state_dir, "stack", "status", "--json").stdout)["kafka"]
         assert kafka["security"] == "sasl_ssl"
         env = kafka["env"]
         assert env["MEMBERFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
         assert env["MEMBERFLOW_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
         password_file = Path(env["MEMBERFLOW_KAFKA_SASL_PASSWORD_FILE"])
         keystore = Path(env["MEMBERFLOW_KAFKA_SSL_CAFILE"]).with_name("broker.pem")
-        for secret in (password_file, keystore, tmp_path / "kafka" / "server.properties"):
+        for secret in (password_file, keystore, state_dir / "kafka" / "server.properties"):
             assert secret.stat().st_mode & 0o777 == 0o600, secret
         # Printed by path only: the password itself is in no output.
         assert password_file.read_text().strip() not in up.stdout + up.stderr
@@ -125,9 +143,9 @@ def test_cli_stack_up_with_sasl_ssl_hands_clients_the_files_and_keeps_it_on_rest
 
         # Kafka dies; a plain `stack up` brings it back with the security it had.
         stop_process_group(kafka["pid"])
-        again = _cli(tmp_path, "stack", "up", "--headless")
+        again = _cli(state_dir, "stack", "up", "--headless")
         assert again.returncode == 0, again.stdout + again.stderr
-        restarted = json.loads(_cli(tmp_path, "stack", "status", "--json").stdout)["kafka"]
+        restarted = json.loads(_cli(state_dir, "stack", "status", "--json").stdout)["kafka"]
         assert restarted["pid"] != kafka["pid"]
         assert restarted["security"] == "sasl_ssl"
         assert restarted["env"] == env | {
@@ -135,5 +153,5 @@ def test_cli_stack_up_with_sasl_ssl_hands_clients_the_files_and_keeps_it_on_rest
         }
         assert "contact-requests.v1" in asyncio.run(_topics(_kafka_settings(restarted["env"])))
     finally:
-        down = _cli(tmp_path, "stack", "down")
+        down = _cli(state_dir, "stack", "down")
     assert down.returncode == 0, down.stdout + down.stderr

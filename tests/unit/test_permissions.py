@@ -16,10 +16,9 @@ from contracts.platform.permissions import (
     Relation,
     allowed,
     markdown_table,
-    person_relations,
     refusal,
-    request_relations,
 )
+from contracts.platform.relations import person_relations, request_relations
 from contracts.vocabulary import Role
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"

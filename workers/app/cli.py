@@ -22,6 +22,7 @@ from deploy.processes import StackError
 from deploy.stack import LocalStack, apply_stack_env
 from workers.app.cli_access import register as register_access_commands
 from workers.app.cli_keys import keys_app
+from workers.app.cli_reports import reports_app
 from workers.app.cli_tiers import tiers_app
 from workers.platform.settings import Settings
 
@@ -35,6 +36,7 @@ app.add_typer(employees_app, name="employees")
 register_access_commands(app, employees_app)
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(keys_app, name="keys")
+app.add_typer(reports_app, name="reports")
 
 console = Console()
 T = TypeVar("T")

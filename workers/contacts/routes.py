@@ -14,7 +14,8 @@ from contracts.contacts.workflow import (
     ReplyInput,
 )
 from contracts.ids import contact_request_workflow_id
-from contracts.platform.permissions import Action, Relation, allowed, request_relations
+from contracts.platform.permissions import Action, Relation, allowed
+from contracts.platform.relations import request_relations
 from contracts.vocabulary import BusinessKey, RequestState
 from workers.contacts import contact_store as contacts
 from workers.contacts.schemas import ContactRequestDetail, QueueList, ReplyAnswer, ReplyBody

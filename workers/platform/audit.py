@@ -42,6 +42,7 @@ class AuditAction(StrEnum):
     FOLLOW_UP_REASSIGN = "follow-up.reassign"
     FOLLOW_UP_NOTE = "follow-up.note"
     MEMBER_TRACKERS_READ = "member.trackers.read"
+    MEMBER_TRACKER_NOTE = "member.trackers.note"
     MEMBER_MESSAGES_READ = "member.messages.read"
     MEMBER_TIER_READ = "member.tier.read"
     TIER_RUN_START = "tier-run.start"

@@ -38,6 +38,7 @@ from workers.platform.errors import store_refusals
 from workers.platform.kafka_client import EventPublisher
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
+from workers.trackers.conversation_writes import NoteOrigin, note_origin
 
 SOURCE = "/memberflow/follow-ups"
 
@@ -204,29 +205,34 @@ class FollowUpActivities:
         """
         return await self._append(note)
 
+    async def _origin(self, note: FollowUpNote) -> NoteOrigin:
+        origin = await note_origin(self._sessions, note.conversation_id)
+        if origin is None:
+            raise ApplicationError(
+                f"conversation {note.conversation_id} not found",
+                type=Refusal.NOT_FOUND.value,
+                non_retryable=True,
+            )
+        return origin
+
     async def _append(self, note: FollowUpNote) -> NoteWritten:
         with store_refusals():
-            memo_type = note.memo_type
-            if memo_type is None:
-                origin = await trackers.get_conversation(self._sessions, note.conversation_id)
-                if origin is None:
-                    raise ApplicationError(
-                        f"conversation {note.conversation_id} not found",
-                        type=Refusal.NOT_FOUND.value,
-                        non_retryable=True,
-                    )
-                memo_type = origin.memo_type
+            origin = await self._origin(note)
             record = await followups.get_follow_up(
                 self._sessions, note.follow_up_id, today=local_today(self._ops)
             )
+            # A thread note carries its follow-up conversation's Need Group and Task: on a
+            # cross-sales type every note needs them, and the note is about the same sale.
             written = await trackers.append_to_tracker(
                 self._sessions,
                 self._ops,
                 tracker_id=note.tracker_id,
-                memo_type=memo_type,
+                memo_type=note.memo_type or origin.memo_type,
                 employee_id=note.employee_id,
                 text=note.text,
                 idempotency_key=note.idempotency_key,
+                need_group=origin.need_group,
+                task=origin.task,
                 thread_id=record.thread_id if record is not None else note.follow_up_id,
                 at=note.at,
             )
@@ -234,12 +240,24 @@ class FollowUpActivities:
 
     @activity.defn
     async def complete_follow_up(self, step: CompleteStep) -> None:
-        """Mark the follow-up completed, then write its closing note (both idempotent).
+        """Check the closing note, mark the follow-up completed, then write the note.
 
         Args:
             step: Who completed it, when, under which key, and the note to write.
         """
         with store_refusals():
+            if step.note is not None:
+                # Refuse before the row changes: a note refused after the completion would
+                # leave the row completed and the workflow outstanding (422, then 409).
+                origin = await self._origin(step.note)
+                trackers.check_conversation(
+                    self._ops,
+                    origin.tracker_type,
+                    step.note.memo_type or origin.memo_type,
+                    origin.need_group,
+                    origin.task,
+                    step.note.text,
+                )
             await followups.complete_follow_up(
                 self._sessions,
                 step.follow_up_id,

@@ -104,3 +104,4 @@ class FollowUpReportRow(BaseModel):
     overdue: int
     completed: int
     mean_days_to_complete: float | None
+    median_days_to_complete: float | None = None

@@ -58,6 +58,8 @@ class ConversationRow(Base):
     __table_args__ = (
         UniqueConstraint("tracker_id", "seq", name="uq_conversations_tracker_seq"),
         Index("ix_conversations_thread_id", "thread_id"),
+        # The reports read one period's notes (migration 0005).
+        Index("ix_conversations_created_at", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -82,6 +84,9 @@ class FollowUpRow(Base):
         CheckConstraint("status IN ('outstanding', 'completed')", name="status"),
         Index("ix_follow_ups_assignee_status_due", "assignee_employee_id", "status", "due_on"),
         Index("ix_follow_ups_thread_id", "thread_id"),
+        # The follow-up report reads one period's due and completed follow-ups (migration 0005).
+        Index("ix_follow_ups_due_on", "due_on"),
+        Index("ix_follow_ups_completed_at", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -52,7 +52,8 @@ def check_conversation(
     Raises:
         UnknownTrackerTypeError: The Tracker type is not configured.
         MemoTypeMismatchError: The memo type is not configured under that Tracker type.
-        CrossSalesRequiredError: The type needs a Need Group and a Task and one is missing.
+        CrossSalesRequiredError: The type needs a configured Need Group and Task of that group
+            (docs/operations.md, "Cross-sales") and the note does not name them.
         InvalidTrackerWriteError: Empty or over-long text.
     """
     configured = ops.tracker_type(tracker_type)
@@ -62,10 +63,8 @@ def check_conversation(
         raise MemoTypeMismatchError(
             f"memo type {memo_type} does not belong to Tracker type {tracker_type}"
         )
-    if configured.cross_sales_required and not (need_group and task):
-        raise CrossSalesRequiredError(
-            f"Tracker type {tracker_type} needs a Need Group and a Task on every note"
-        )
+    if configured.cross_sales_required and (why := ops.cross_sales_refusal(need_group, task)):
+        raise CrossSalesRequiredError(f"Tracker type {tracker_type}: {why}")
     if not text.strip() or len(text) > MAX_TEXT:
         raise InvalidTrackerWriteError(f"note text must be 1-{MAX_TEXT} characters")
 

@@ -26,7 +26,7 @@ from contracts.contacts.workflow import (
 )
 from contracts.platform.directory import DirectoryAnswer, DirectoryEntry
 from contracts.platform.permissions import Action, Relation
-from contracts.platform.permissions import request_relations as relations_of_request
+from contracts.platform.relations import request_relations as relations_of_request
 from contracts.trackers.follow_ups import EmployeeLookup, FollowUpInput
 from contracts.vocabulary import Refusal, RequestState, Role
 from workflows.directory import check_in_directory

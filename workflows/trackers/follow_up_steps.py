@@ -14,7 +14,8 @@ from temporalio import workflow
 
 from contracts.ids import follow_up_workflow_id
 from contracts.platform.directory import DirectoryAnswer, DirectoryEntry
-from contracts.platform.permissions import Action, Relation, person_relations
+from contracts.platform.permissions import Action, Relation
+from contracts.platform.relations import person_relations
 from contracts.trackers.follow_ups import (
     CompleteStep,
     EmployeeLookup,

@@ -17,10 +17,9 @@ from contracts.platform.permissions import (
     Action,
     Relation,
     allowed,
-    person_relations,
     refusal,
-    request_relations,
 )
+from contracts.platform.relations import person_relations, request_relations
 from contracts.vocabulary import Refusal
 from workers.platform.database import Sessions
 from workers.platform.directory import directory_entries
