@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from workers.platform.database import Sessions
 from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
@@ -69,16 +70,24 @@ class KeyedConversation:
     task: str | None
 
 
+async def rows_under_key(
+    session: AsyncSession, key: str
+) -> tuple[ConversationRow, TrackerRow] | None:
+    """The conversation written under idempotency key ``key`` and its Tracker, or None."""
+    found = (
+        await session.execute(
+            select(ConversationRow, TrackerRow)
+            .join(TrackerRow, TrackerRow.id == ConversationRow.tracker_id)
+            .where(ConversationRow.idempotency_key == key)
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
 async def keyed_conversation(sessions: Sessions, key: str) -> KeyedConversation | None:
     """The conversation written under idempotency key ``key`` (exact match), or None."""
     async with sessions() as session:
-        found = (
-            await session.execute(
-                select(ConversationRow, TrackerRow)
-                .join(TrackerRow, TrackerRow.id == ConversationRow.tracker_id)
-                .where(ConversationRow.idempotency_key == key)
-            )
-        ).first()
+        found = await rows_under_key(session, key)
     if found is None:
         return None
     conversation, tracker = found

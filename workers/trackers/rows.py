@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.vocabulary import FollowUpState, FollowUpStatus
-from workers.trackers.records import ConversationRecord, FollowUpRecord
-from workers.trackers.tables import ConversationRow, FollowUpRow
+from workers.trackers.records import ConversationRecord, FollowUpRecord, TrackerRecord
+from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
 
 
 def follow_up_status(row: FollowUpRow, today: date) -> FollowUpStatus:
@@ -32,3 +32,17 @@ def conversation_record(
     """The record of a conversation row, with the follow-ups opened on it."""
     record = ConversationRecord.model_validate(row, from_attributes=True)
     return record.model_copy(update={"follow_ups": follow_ups or []})
+
+
+def tracker_record(row: TrackerRow, conversations: list[ConversationRecord]) -> TrackerRecord:
+    """The record of a Tracker row with the conversations to show (all, or one page's)."""
+    return TrackerRecord(
+        id=row.id,
+        member_id=row.member_id,
+        account_suffix=row.account_suffix,
+        tracker_type=row.tracker_type,
+        description=row.description,
+        created_at=row.created_at,
+        conversation_count=len(conversations),
+        conversations=conversations,
+    )

@@ -19,7 +19,7 @@ from sqlalchemy import select, tuple_
 
 from workers.platform.database import Sessions
 from workers.trackers.records import ConversationRecord, FollowUpRecord, TrackerRecord
-from workers.trackers.rows import conversation_record, follow_up_record
+from workers.trackers.rows import conversation_record, follow_up_record, tracker_record
 from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
 
 
@@ -139,18 +139,6 @@ async def tracker_page(
     by_tracker: dict[str, list[ConversationRecord]] = defaultdict(list)
     for conv in page:
         by_tracker[conv.tracker_id].append(conversation_record(conv, by_conversation[conv.id]))
-    records = [
-        TrackerRecord(
-            id=t.id,
-            member_id=t.member_id,
-            account_suffix=t.account_suffix,
-            tracker_type=t.tracker_type,
-            description=t.description,
-            created_at=t.created_at,
-            conversation_count=len(by_tracker[t.id]),
-            conversations=by_tracker[t.id],
-        )
-        for t in trackers
-    ]
+    records = [tracker_record(t, by_tracker[t.id]) for t in trackers]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return records, next_cursor

@@ -27,13 +27,14 @@ from workers.platform.errors import (
     NotFoundError,
     UnknownTrackerTypeError,
 )
+from workers.trackers.conversation_writes import rows_under_key
 from workers.trackers.records import (
     ConversationRecord,
     ConversationRef,
     FollowUpRecord,
     TrackerRecord,
 )
-from workers.trackers.rows import conversation_record, follow_up_record
+from workers.trackers.rows import conversation_record, follow_up_record, tracker_record
 from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
 
 MAX_TEXT = 10_000
@@ -77,13 +78,7 @@ async def _existing(
     session: AsyncSession, key: str, member_id: str, tracker_type: str, memo_type: str, text: str
 ) -> ConversationRef | None:
     """The conversation already written under ``key`` (a retry), or None."""
-    found = (
-        await session.execute(
-            select(ConversationRow, TrackerRow)
-            .join(TrackerRow, TrackerRow.id == ConversationRow.tracker_id)
-            .where(ConversationRow.idempotency_key == key)
-        )
-    ).first()
+    found = await rows_under_key(session, key)
     if found is None:
         return None
     conversation, tracker = found
@@ -349,16 +344,4 @@ async def member_trackers(
     by_tracker: dict[str, list[ConversationRecord]] = defaultdict(list)
     for conv in conversations:
         by_tracker[conv.tracker_id].append(conversation_record(conv, by_conversation[conv.id]))
-    return [
-        TrackerRecord(
-            id=t.id,
-            member_id=t.member_id,
-            account_suffix=t.account_suffix,
-            tracker_type=t.tracker_type,
-            description=t.description,
-            created_at=t.created_at,
-            conversation_count=len(by_tracker[t.id]),
-            conversations=by_tracker[t.id],
-        )
-        for t in trackers
-    ]
+    return [tracker_record(t, by_tracker[t.id]) for t in trackers]
