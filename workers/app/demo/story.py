@@ -243,6 +243,15 @@ def where_to_look(stack_env: dict[str, str], ui: str | None, api: str) -> None:
     step(10, "Where to look")
     if ui:
         console.print(f"Temporal Web UI:  http://{ui}/namespaces/default/workflows")
+    codec_port = stack_env.get("MEMBERFLOW_CODEC_PORT")
+    if ui and codec_port:
+        # Payloads are encrypted in Temporal; the UI shows them through the codec server,
+        # which only operators may use (docs/security.md, "Codec server and the Web UI").
+        codec = f"http://127.0.0.1:{codec_port}"
+        console.print(
+            f"Codec server:     {codec}   (to read payloads in the UI, set its Codec Server "
+            f"to {codec}/<token>, the token from `memberflow employees token OP`)"
+        )
     console.print(f"API docs:         {api}/docs   (OpenAPI: {api}/openapi.json)")
     console.print(f"Kafka:            {stack_env['MEMBERFLOW_KAFKA_BOOTSTRAP_SERVERS']}")
     topics = Settings().topics
