@@ -23,6 +23,7 @@ COLUMNS = (
 )
 
 _IDS = re.compile(r"\b(flt|asg)-r\d+-\d+\b")
+_ALWAYS_SHOWN = frozenset({"duplicated", "misrouted"})
 
 
 @dataclass
@@ -90,9 +91,14 @@ class Row:
     def summary(self, limit: int = 8) -> list[str]:
         """The row's problems grouped by kind (ids replaced by ``<id>``), most frequent first."""
         kinds = Counter((p.category, _IDS.sub("<id>", p.detail)) for p in self.problems)
-        lines = [f"{category} x{n}: {detail}" for (category, detail), n in kinds.most_common()]
-        if len(lines) > limit:
-            lines = [*lines[:limit], f"... and {len(lines) - limit} more kinds"]
+        ranked = kinds.most_common()
+        # A duplicate or a misrouted record never heals, so every kind of them is always shown.
+        serious = [k for k in ranked if k[0][0] in _ALWAYS_SHOWN]
+        others = [k for k in ranked if k[0][0] not in _ALWAYS_SHOWN]
+        shown = serious + others[: max(limit - len(serious), 0)]
+        lines = [f"{category} x{n}: {detail}" for (category, detail), n in shown]
+        if len(ranked) > len(shown):
+            lines.append(f"... and {len(ranked) - len(shown)} more kinds")
         return lines
 
 

@@ -13,10 +13,11 @@ from dataclasses import replace
 import pytest
 from aiokafka.structs import TopicPartition
 
-from tests.faults.checks import Observation, evaluate
+from tests.faults.checks import Observation, Problem, evaluate
 from tests.faults.load import Reply, RoundLoad, Sent
 from tests.faults.observe import Execution, StoreView, TailRecord
 from tests.faults.records import RecordFactory
+from tests.faults.report import Row
 
 pytestmark = pytest.mark.unit
 
@@ -169,3 +170,15 @@ def test_an_acknowledged_record_missing_from_its_topic_is_lost() -> None:
     assert "valid record: acknowledged, not on its topic" in [
         p.detail for p in verdict.problems if p.category == "lost"
     ]
+
+
+def test_the_summary_always_names_every_kind_of_duplicate() -> None:
+    """Many frequent lost kinds must not push a rare duplicate out of the printed summary."""
+    row = Row("none", 10, 10, 0)
+    row.problems = [
+        Problem("lost", f"kind{k} flt-r1-{n}", final=True) for k in range(10) for n in range(5)
+    ]
+    row.problems.append(Problem("duplicated", "flt-r1-7: 2 workflows", final=True))
+    lines = row.summary(limit=3)
+    assert lines[0] == "duplicated x1: <id>: 2 workflows"
+    assert len(lines) == 4 and lines[-1] == "... and 8 more kinds"

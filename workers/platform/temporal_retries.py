@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client
@@ -45,6 +46,8 @@ PERMANENT_CODES = {
 
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+START_RPC_TIMEOUT = timedelta(seconds=10)
+"""The longest one workflow-start call to Temporal may take before it counts as failed."""
 
 
 def retry_delay(attempt: int) -> float:
@@ -128,6 +131,10 @@ async def start_once(
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 search_attributes=search_attributes,
+                # A server that stopped answering (paused, partitioned) must not hold the
+                # record forever: DEADLINE_EXCEEDED is transient, and a start that did land
+                # is found again by USE_EXISTING on the retry.
+                rpc_timeout=START_RPC_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
             return False
