@@ -32,3 +32,25 @@ TIER_SCHEDULE_ID = "tier-scoring-monthly"
 
 MONTHLY_TIER_WORKFLOW_ID = "tier-scoring-monthly-trigger"
 """Workflow id prefix of the Schedule's ``MonthlyTierScoringWorkflow`` runs."""
+
+
+def mass_tracker_workflow_id(batch_id: str) -> str:
+    """``MassTrackerWorkflow`` of one mass Tracker batch (the client's batch id)."""
+    return f"mass-trackers-{batch_id}"
+
+
+def tracker_consolidation_workflow_id(consolidation_id: str) -> str:
+    """``ConsolidateTrackersWorkflow`` of one consolidation (an id derived from the desk's key)."""
+    return f"tracker-consolidation-{consolidation_id}"
+
+
+def tracker_copy_workflow_id(copy_id: str) -> str:
+    """``CopyTrackerWorkflow`` of one copy (an id derived from the desk's key)."""
+    return f"tracker-copy-{copy_id}"
+
+
+TRACKER_RETENTION_SCHEDULE_ID = "tracker-retention-monthly"
+"""The Temporal Schedule that applies each Tracker type's retention (off unless enabled)."""
+
+TRACKER_RETENTION_WORKFLOW_ID = "tracker-retention-monthly-trigger"
+"""Workflow id prefix of the Schedule's ``TrackerRetentionWorkflow`` runs."""

@@ -30,6 +30,7 @@ from contracts.platform.cross_sales import (
     default_need_groups,
     default_tasks,
 )
+from contracts.platform.retention import retention_bounds, retention_problem
 from contracts.vocabulary import Code2, NoNul, Role
 
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
@@ -81,8 +82,15 @@ class TrackerType(_Strict):
     allow_copy: bool = False
     allow_move: bool = False
     allow_purge: bool = False
-    retention: Annotated[int, Field(ge=1, le=1200)] | Literal["permanent"] = "permanent"
-    """Months to keep the Tracker, or ``"permanent"``."""
+    retention: Annotated[int, Field(ge=1, le=1200)] | Literal["permanent"] | None = None
+    """Months to keep a conversation, or ``"permanent"``; unset means the type's maximum
+    (``RETENTION_BOUNDS``). Checked against the bounds by :class:`OpsConfig`."""
+
+    @property
+    def retention_months(self) -> int | None:
+        """The retention in force, in months; None when conversations are kept for ever."""
+        value = self.retention if self.retention is not None else retention_bounds(self.code)[1]
+        return None if value == "permanent" else value
 
 
 class MemoType(_Strict):
@@ -169,7 +177,7 @@ def default_tracker_types() -> list[TrackerType]:
         )
 
     return [
-        tt("XX", "Collection Card", "Collections", single_per_member=True),
+        tt("XX", "Collection Card", "Collections", single_per_member=True, retention="permanent"),
         tt("AT", "Audit Tracker", "Audit", single_per_member=True, retention=84),
         tt("NT", "Notice Tracker", "Notices", single_per_member=True, retention=120),
         tt(
@@ -188,6 +196,7 @@ def default_tracker_types() -> list[TrackerType]:
             allow_copy=True,
             allow_move=True,
             allow_purge=True,
+            retention="permanent",
         ),
         tt(
             "PC",
@@ -196,6 +205,7 @@ def default_tracker_types() -> list[TrackerType]:
             single_per_member=True,
             allow_copy=True,
             allow_move=True,
+            retention="permanent",
         ),
     ]
 
@@ -262,6 +272,10 @@ class OpsConfig(_Strict):
         ):
             problems.extend(_duplicate_problems(name, keys))
         problems.extend(cross_sales_problems(self.need_groups, self.tasks))
+
+        for i, tracker_type in enumerate(self.tracker_types):
+            if problem := retention_problem(tracker_type.code, tracker_type.retention):
+                problems.append(f"tracker_types[{i}] ({tracker_type.code}): {problem}")
 
         types = {t.code for t in self.tracker_types}
         staff = {e.id for e in self.employees}

@@ -55,8 +55,12 @@ class Action(StrEnum):
     COMPLETE_FOLLOW_UP = "complete-follow-up"
     REASSIGN_FOLLOW_UP = "reassign-follow-up"
     NOTE_FOLLOW_UP = "note-follow-up"
+    LIST_SALES_LEADS = "list-sales-leads"
+    RECORD_SALES_OUTCOME = "record-sales-outcome"
     READ_MEMBER_TRACKERS = "read-member-trackers"
     WRITE_MEMBER_NOTE = "write-member-note"
+    CONSOLIDATE_TRACKERS = "consolidate-trackers"
+    COPY_TRACKERS = "copy-trackers"
     READ_MEMBER_MESSAGES = "read-member-messages"
     READ_MEMBER_TIER = "read-member-tier"
     READ_REPORT = "read-report"
@@ -65,6 +69,11 @@ class Action(StrEnum):
     START_TIER_RUN = "start-tier-run"
     READ_TIER_RUN = "read-tier-run"
     READ_AUDIT = "read-audit"
+    VERIFY_TRACKER_PURGE = "verify-tracker-purge"
+    CONFIRM_TRACKER_PURGE = "confirm-tracker-purge"
+    START_MASS_TRACKERS = "start-mass-trackers"
+    LIST_MASS_TRACKERS = "list-mass-trackers"
+    READ_MASS_TRACKERS = "read-mass-trackers"
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,28 @@ RULES: tuple[Rule, ...] = (
         _PERSON_MEANING,
     ),
     Rule(
+        Action.LIST_SALES_LEADS,
+        "GET",
+        "/sales-leads",
+        "list these sales leads",
+        (R.ANY, *_PERSON),
+        _grants(employee=(R.OWN,), supervisor=(R.ANY, *_PERSON)),
+        "the `assignee` asked for (default: the caller; `*`: every employee's leads, the case "
+        "any): own = the caller, report = an employee the caller supervises, department = a "
+        "colleague sharing a department, other = anyone else",
+    ),
+    Rule(
+        Action.RECORD_SALES_OUTCOME,
+        "POST",
+        "/sales-leads/{follow_up_id}/outcome",
+        "record the outcome of this sales lead",
+        _PERSON,
+        # As completing the follow-up, which recording the outcome does (and the workflow
+        # re-checks under COMPLETE_FOLLOW_UP).
+        _grants(employee=(R.OWN,), supervisor=_OVERSEES),
+        _PERSON_MEANING,
+    ),
+    Rule(
         Action.READ_MEMBER_TRACKERS,
         "GET",
         "/members/{member_id}/trackers",
@@ -246,6 +277,26 @@ RULES: tuple[Rule, ...] = (
         (R.ANY,),
         _grants(employee=(R.ANY,), supervisor=(R.ANY,)),
         "any member; a follow-up it opens may be for any employee",
+    ),
+    # Consolidate and copy: supervisors. Both change where a member's history sits (a copy puts
+    # one membership's notes on another's Trackers), beyond writing one note of one's own.
+    Rule(
+        Action.CONSOLIDATE_TRACKERS,
+        "POST",
+        "/members/{member_id}/trackers/consolidations",
+        "consolidate Trackers",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "any member (the Tracker type must allow moving conversations)",
+    ),
+    Rule(
+        Action.COPY_TRACKERS,
+        "POST",
+        "/members/{member_id}/trackers/copies",
+        "copy Trackers to another membership",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "any member, to any other (the Tracker type must allow copying)",
     ),
     Rule(
         Action.READ_MEMBER_MESSAGES,
@@ -318,6 +369,56 @@ RULES: tuple[Rule, ...] = (
         (R.ANY,),
         _grants(supervisor=(R.ANY,)),
         "every entry (operators read it with `memberflow audit` on the host)",
+    ),
+    # Purges: admins only. A purge deletes notes for good (the one delete path, docs/security.md);
+    # it is configuration-level work, not desk work, and its answers hold counts only.
+    Rule(
+        Action.VERIFY_TRACKER_PURGE,
+        "POST",
+        "/tracker-purges",
+        "purge Trackers",
+        (R.ANY,),
+        _grants(admin=(R.ANY,)),
+        "any criteria (the answer holds counts, no member data)",
+    ),
+    Rule(
+        Action.CONFIRM_TRACKER_PURGE,
+        "POST",
+        "/tracker-purges/{purge_id}/confirm",
+        "purge Trackers",
+        (R.ANY,),
+        _grants(admin=(R.ANY,)),
+        "any verified purge",
+    ),
+    # Mass Trackers: supervisors only. A batch writes a note into up to 100,000 members'
+    # Trackers under the caller's name (desk work on member data, which operators and admins
+    # never do), and a batch's answer lists the members it skipped.
+    Rule(
+        Action.START_MASS_TRACKERS,
+        "POST",
+        "/mass-trackers",
+        "run mass Tracker batches",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "any member list (up to the body limit)",
+    ),
+    Rule(
+        Action.LIST_MASS_TRACKERS,
+        "GET",
+        "/mass-trackers",
+        "list mass Tracker batches",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "every batch (no member data)",
+    ),
+    Rule(
+        Action.READ_MASS_TRACKERS,
+        "GET",
+        "/mass-trackers/{batch_id}",
+        "read mass Tracker batches",
+        (R.ANY,),
+        _grants(supervisor=(R.ANY,)),
+        "any batch (its skipped members are member data)",
     ),
 )
 """The table: every route of the desk API, every case, every role."""

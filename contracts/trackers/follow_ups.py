@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from contracts.platform.operations import DEFAULT_TIME_ZONE
 from contracts.trackers.messages import EmployeeNotification
+from contracts.trackers.sales_leads import SalesOutcome
 from contracts.vocabulary import Code2, DueDate, EmployeeId, FollowUpState, NoteText, Role
 
 SUMMARY_MAX = 200
@@ -118,6 +119,9 @@ class CompleteInput(BaseModel):
     employee_id: EmployeeId
     role: Role = Role.EMPLOYEE
     note: NoteText | None = Field(default=None, repr=False)
+    outcome: SalesOutcome | None = None
+    """A sales lead's outcome (``POST /sales-leads/{id}/outcome``): named in the closing note
+    and stored with the completion. None for every other completion."""
 
 
 class ReassignInput(BaseModel):
@@ -238,6 +242,8 @@ class CompleteStep(BaseModel):
     idempotency_key: str
     at: datetime
     note: FollowUpNote | None = None
+    outcome: SalesOutcome | None = None
+    """Stored on the row in the transaction that completes it (a sales lead's outcome)."""
 
 
 class ReassignStep(BaseModel):

@@ -139,14 +139,16 @@ async def test_the_private_contacts_story(desk_app: RunningApp) -> None:
         johns = await john.follow_ups()
         assert [f["id"] for f in johns] == [answer["follow_up_id"]]
 
-        # 8. Marty's Tracker holds one conversation with both texts.
+        # 8. Marty's Tracker holds one conversation with both texts, then Sarah's word for
+        # John in the follow-up's thread (newest first).
         trackers = await john.trackers(MARTY)
         assert len(trackers) == 1
         tracker = trackers[0]
         assert tracker["tracker_type"] == "PC"
-        assert len(tracker["conversations"]) == 1
-        text = tracker["conversations"][0]["text"]
-        assert "payoff on my auto loan" in text and "your payoff is $4,210.17" in text
+        pair, word = tracker["conversations"][1], tracker["conversations"][0]
+        assert len(tracker["conversations"]) == 2
+        assert "payoff on my auto loan" in pair["text"] and "payoff is $4,210.17" in pair["text"]
+        assert word["text"] == "Call Marty" and word["employee_id"] == "SR"
 
         # 9. John completes it and the Tracker shows that.
         await john.complete(answer["follow_up_id"], note="Called Marty, payoff confirmed.")

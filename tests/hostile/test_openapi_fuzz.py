@@ -27,15 +27,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from contracts.platform.permissions import RULES
+from contracts.vocabulary import Role
 from tests.conftest import unique_topics
-from workers.app.api import API_PREFIX, create_app
+from workers.app.api import API_PREFIX, API_ROUTES, create_app
 from workers.app.runtime import services
-from workers.contacts import routes as contact_routes
 from workers.platform.employees import add_employee
 from workers.platform.migrate import upgrade
 from workers.platform.settings import Settings
-from workers.tiers.runs import routes as tier_routes
-from workers.trackers import follow_up_routes, member_routes, report_routes
 
 pytestmark = pytest.mark.integration
 
@@ -49,17 +48,15 @@ class Target:
 
     loop: asyncio.AbstractEventLoop
     http: httpx.AsyncClient
-    token: str
-    """A supervisor of every department: every desk route's own role (docs/security.md)."""
-    operator_token: str
-    """Tier scoring runs are an operator's: their routes are fuzzed as one."""
+    tokens: dict[Role, str]
+    """A supervisor of every department, an operator and an admin: each route is called as
+    the first of them the permission table lets act on it (docs/security.md)."""
 
     def send(self, case: schemathesis.Case[Any]) -> httpx.Response:
         """Send one generated request, authenticated, bounded by :data:`CALL_TIMEOUT`."""
         kwargs: dict[str, Any] = case.as_transport_kwargs(base_url="http://desk")
         headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if v is not None}
-        token = self.operator_token if "/tier-scoring/" in kwargs["url"] else self.token
-        headers["Authorization"] = f"Bearer {token}"
+        headers["Authorization"] = f"Bearer {self.tokens[_role_for(case)]}"
         body: dict[str, Any] = {}
         if "json" in kwargs:
             body["json"] = kwargs["json"]
@@ -93,13 +90,16 @@ def target(base_settings: Settings, postgres_url: str) -> Iterator[Target]:
                 svc.session_factory, employee, "Fuzz", "supervisor", departments=departments
             )
         )
-        operator = loop.run_until_complete(
-            add_employee(svc.session_factory, f"{employee}O", "Fuzz ops", "operator")
-        )
+        tokens = {Role.SUPERVISOR: token}
+        for role in (Role.OPERATOR, Role.ADMIN):
+            role_id = f"{employee}{role.value[0].upper()}"
+            tokens[role] = loop.run_until_complete(
+                add_employee(svc.session_factory, role_id, "Fuzz", role)
+            )
         transport = httpx.ASGITransport(app=create_app(svc))
         http = httpx.AsyncClient(transport=transport, base_url="http://desk")
         stack.push_async_callback(http.aclose)
-        yield Target(loop, http, token, operator)
+        yield Target(loop, http, tokens)
     finally:
         loop.run_until_complete(stack.aclose())
         loop.close()
@@ -116,7 +116,7 @@ def api_schema(target: Target) -> schemathesis.BaseSchema:
 def _operations() -> list[tuple[str, str]]:
     """(method, path) of every desk route, read from the routers (no servers needed)."""
     found = []
-    for module in (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes):
+    for module in API_ROUTES:
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             found += [
@@ -126,6 +126,15 @@ def _operations() -> list[tuple[str, str]]:
 
 
 OPERATIONS = _operations()
+
+
+def _role_for(case: schemathesis.Case[Any]) -> Role:
+    """The role a route is fuzzed as: the first of supervisor, operator, admin it allows."""
+    path = case.operation.path.removeprefix(API_PREFIX)
+    rule = next(r for r in RULES if r.method == case.method.upper() and r.path == path)
+    return next(
+        role for role in (Role.SUPERVISOR, Role.OPERATOR, Role.ADMIN) if rule.grants.get(role)
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

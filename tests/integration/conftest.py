@@ -121,19 +121,35 @@ async def submitted(app: RunningApp, desk: DeskClient, **overrides: Any) -> str:
     raise AssertionError("request never reached the queue")
 
 
+SALES_NOTE: dict[str, Any] = {
+    "tracker_type": "ST",
+    "memo_type": "SL",
+    "need_group": "BORROW",
+    "task": "CCAPP",
+}
+"""A note on the shipped Sales Tracker type (``sales_display``): its follow-ups are leads."""
+
+
 async def new_follow_up(
-    sessions: Sessions, ops: OpsConfig, *, assignee: str, due_on: date, today: date
+    sessions: Sessions,
+    ops: OpsConfig,
+    *,
+    assignee: str,
+    due_on: date,
+    today: date,
+    sales: bool = False,
 ) -> FollowUpRecord:
-    """A follow-up for ``assignee`` on a note in a new member's MS Tracker, written by MG."""
+    """A follow-up for ``assignee`` on a note in a new member's MS Tracker (with ``sales``, its
+    Sales Tracker: a sales lead), written by MG."""
+    kind = SALES_NOTE if sales else {"tracker_type": "MS", "memo_type": "MS"}
     written = await trackers.append_conversation(
         sessions,
         ops,
         member_id=str(random.randint(10**8, 10**9 - 1)),
-        tracker_type="MS",
-        memo_type="MS",
         employee_id="MG",
         text="Member asked for a call back.",
         idempotency_key=f"note-{uuid.uuid4()}",
+        **kind,
     )
     return await followups.open_follow_up(
         sessions,

@@ -22,10 +22,15 @@ from contracts.ids import follow_up_workflow_id
 from contracts.platform.operations import OpsConfig
 from contracts.platform.permissions import RULES, Action, Relation, Rule
 from contracts.trackers.follow_ups import FollowUpInput
+from contracts.trackers.mass import MassTrackerSpec
+from contracts.trackers.purge import PurgeCriteria
 from contracts.vocabulary import Role
 from tests.integration.conftest import RunningApp, new_follow_up
 from tests.kafka_helpers import contact_event, encoded, produce
 from workers.contacts import contact_store as contacts
+from workers.trackers import tracker_store as trackers
+from workers.trackers.mass_batches import submit_batch
+from workers.trackers.purge_store import verify_purge
 from workflows.trackers.follow_up import FollowUpWorkflow
 
 MINE, THEIRS = "LOANS", "CARDS"
@@ -126,8 +131,9 @@ class World:
         response = await self.http.post(f"/contact-requests/{request_id}/claim", headers=headers)
         assert response.status_code == 200, response.text
 
-    async def follow_up(self, assignee: str) -> str:
-        """An outstanding follow-up assigned to ``assignee``, with its workflow running."""
+    async def follow_up(self, assignee: str, *, sales: bool = False) -> str:
+        """An outstanding follow-up assigned to ``assignee``, with its workflow running; with
+        ``sales``, a sales lead (on a Sales Tracker note)."""
         today = date.today()
         record = await new_follow_up(
             self.sessions,
@@ -135,6 +141,7 @@ class World:
             assignee=assignee,
             due_on=today + timedelta(days=5),
             today=today,
+            sales=sales,
         )
         await self.app.services.temporal.start_workflow(
             FollowUpWorkflow.run,
@@ -188,6 +195,11 @@ async def plan(world: World, case: Case) -> None:
         if action is Action.REPLY_REQUEST:
             case.body = {"body": "Permission matrix reply.", "copy_to_tracker": False}
         return
+    if action is Action.RECORD_SALES_OUTCOME:
+        lead = await world.follow_up(person(cast, case.role, relation), sales=True)
+        case.path = case.rule.path.replace("{follow_up_id}", lead)
+        case.body = {"outcome": "contacted"}
+        return
     if action in (
         Action.COMPLETE_FOLLOW_UP,
         Action.REASSIGN_FOLLOW_UP,
@@ -204,6 +216,17 @@ async def plan(world: World, case: Case) -> None:
             Action.NOTE_FOLLOW_UP: {"note": "Permission matrix note."},
         }[action]
         return
+    if action in (Action.VERIFY_TRACKER_PURGE, Action.CONFIRM_TRACKER_PURGE):
+        case.path, case.body = await plan_purge(world, action)
+        return
+    if action in (Action.START_MASS_TRACKERS, Action.READ_MASS_TRACKERS):
+        case.path, case.body = await plan_mass(world, action)
+        return
+    if action in (Action.CONSOLIDATE_TRACKERS, Action.COPY_TRACKERS):
+        case.path = case.rule.path.replace("{member_id}", cast.member)
+        case.body = await plan_relocation(world, action)
+        case.headers = {"Idempotency-Key": uuid.uuid4().hex}
+        return
     case.path = (
         case.rule.path.replace("{follow_up_id}", await world.follow_up(cast.peer))
         .replace("{member_id}", cast.member)
@@ -213,6 +236,9 @@ async def plan(world: World, case: Case) -> None:
         case.params = {"department": MINE if relation is Relation.DEPARTMENT else THEIRS}
     elif action is Action.LIST_FOLLOW_UPS:
         case.params = {"assignee": person(cast, case.role, relation), "status": "all"}
+    elif action is Action.LIST_SALES_LEADS:
+        everyone = relation is Relation.ANY
+        case.params = {"assignee": "*" if everyone else person(cast, case.role, relation)}
     elif action in (
         Action.READ_REPORT,
         Action.READ_ACTIVITY_REPORT,
@@ -224,6 +250,61 @@ async def plan(world: World, case: Case) -> None:
     elif action is Action.WRITE_MEMBER_NOTE:
         case.body = {"tracker_type": "MS", "memo_type": "MS", "text": "Permission matrix note."}
         case.headers = {"Idempotency-Key": uuid.uuid4().hex}
+
+
+PURGE_NOTHING = {"tracker_types": ["MS"], "created_to": "1971-01-01"}
+"""Purge criteria no note matches: the allowed cells verify and confirm, deleting nothing."""
+
+
+async def plan_purge(world: World, action: Action) -> tuple[str, dict[str, Any] | None]:
+    """A purge route's path and body; confirm gets a purge verified for it."""
+    if action is Action.VERIFY_TRACKER_PURGE:
+        return "/tracker-purges", PURGE_NOTHING
+    criteria = PurgeCriteria.model_validate(PURGE_NOTHING)
+    verified = await verify_purge(world.sessions, world.ops, criteria, by="matrix")
+    return f"/tracker-purges/{verified.purge_id}/confirm", None
+
+
+async def plan_mass(world: World, action: Action) -> tuple[str, dict[str, Any] | None]:
+    """A mass Tracker route's path and body: a notes batch for the cast's member (skipped: it
+    is not in the register); the read gets a batch stored for it."""
+    body: dict[str, Any] = {
+        "batch_id": f"pm-{uuid.uuid4().hex[:12]}",
+        "mode": "notes",
+        "tracker_type": "AT",
+        "memo_type": "EI",
+        "text": "Permission matrix mass note.",
+        "members": [world.cast.member],
+    }
+    if action is Action.START_MASS_TRACKERS:
+        return "/mass-trackers", body
+    spec = MassTrackerSpec.model_validate({k: v for k, v in body.items() if k != "members"})
+    await submit_batch(
+        world.sessions, world.ops, spec, body["members"], requested_by="matrix", as_of=date.today()
+    )
+    return f"/mass-trackers/{spec.batch_id}", None
+
+
+async def plan_relocation(world: World, action: Action) -> dict[str, Any]:
+    """Two new MS Trackers of the cast's member to consolidate, or one to copy to another."""
+
+    async def new_tracker() -> str:
+        written = await trackers.append_conversation(
+            world.sessions,
+            world.ops,
+            member_id=world.cast.member,
+            tracker_type="MS",
+            memo_type="MS",
+            employee_id="MATRIX",
+            text="Permission matrix note.",
+            idempotency_key=f"pm-{uuid.uuid4()}",
+            new_tracker=True,
+        )
+        return written.tracker_id
+
+    if action is Action.CONSOLIDATE_TRACKERS:
+        return {"tracker_ids": [await new_tracker(), await new_tracker()]}
+    return {"tracker_id": await new_tracker(), "to_member_id": str(int(world.cast.member) + 1)}
 
 
 async def bounded(calls: list[Awaitable[Any]], limit: int = 12) -> list[Any]:

@@ -285,3 +285,18 @@ async def test_overdue_follows_the_credit_unions_local_date(desk: dict[str, Any]
     assert late_evening.astimezone(UTC).date() > due  # the case a UTC date gets wrong
     assert await seen_at(late_evening) == ({"outstanding"}, [], 0, 0)
     assert await seen_at(next_morning) == ({"overdue"}, [follow_up_id], 1, 1)
+
+
+async def test_the_follow_up_note_of_a_reply_is_in_the_follow_ups_thread(
+    desk: dict[str, Any],
+) -> None:
+    """The assignee reads the word the replying employee left with the follow-up."""
+    request_id = await submitted(desk["app"], desk["SR"], member_id="66009")
+    await desk["SR"].claim(request_id)
+    due = (date.today() + timedelta(days=2)).isoformat()
+    follow_up = {"assignee_employee_id": "KT", "due_on": due, "note": "Call before noon"}
+    answer = await desk["SR"].reply(request_id, {"body": "We will call", "follow_up": follow_up})
+    thread = (await desk["KT"].follow_up(answer["follow_up_id"]))["thread"]
+    texts = [c["text"] for c in thread["conversations"]]
+    assert len(texts) == 2 and texts[1] == "Call before noon"
+    assert thread["conversations"][1]["employee_id"] == "SR"

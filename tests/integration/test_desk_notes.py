@@ -22,9 +22,13 @@ from deploy.processes import free_port
 from tests.integration.conftest import RunningApp, running_app
 from tests.kafka_helpers import consume
 from workers.platform.audit import list_events
+from workers.platform.database import derived_id
 from workers.platform.employees import add_employee
 from workers.platform.settings import Settings
+from workers.trackers import desk_notes
 from workers.trackers import follow_up_store as followups
+from workers.trackers import tracker_store as trackers
+from workers.trackers.schemas import ConversationBody
 from workers.trackers.tables import ConversationRow, TrackerRow
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -214,6 +218,86 @@ async def test_a_follow_up_is_opened_once_and_its_assignee_notified(
     notices = await consume(app.bootstrap, app.topics.employee_notifications, 1)
     assert [n.json()["data"]["follow_up_id"] for n in notices] == [record.id]
     assert notices[0].json()["data"]["employee_id"] == ASSIGNEE
+
+
+async def test_a_retry_adding_a_follow_up_is_409_and_opens_none(desk: dict[str, Any]) -> None:
+    """The note went in without a follow-up: the same key asking for one is other content."""
+    app: RunningApp = desk["app"]
+    m, key = member(), uuid.uuid4().hex
+    first = await write(desk, m, MS_NOTE, key)
+    assert first.status_code == 200, first.text
+    due = (date.today() + timedelta(days=4)).isoformat()
+    body = {**MS_NOTE, "follow_up": {"assignee_employee_id": ASSIGNEE, "due_on": due}}
+    added = await write(desk, m, body, key)
+    assert added.status_code == 409, added.text
+    assert "already used for a different note" in added.json()["detail"]
+    opened = await followups.list_follow_ups(
+        app.services.session_factory, member_id=m, today=date.today()
+    )
+    assert opened == []
+    assert await conversations_of(app, m) == 1
+
+
+async def test_a_retry_of_a_note_written_before_notes_named_their_follow_up(
+    desk: dict[str, Any],
+) -> None:
+    """Notes written by the earlier version carry no thread: their opened follow-up decides."""
+    app: RunningApp = desk["app"]
+    sessions, ops = app.services.session_factory, app.services.ops
+    m, key = member(), uuid.uuid4().hex
+    due = date.today() + timedelta(days=4)
+    body = {**MS_NOTE, "follow_up": {"assignee_employee_id": ASSIGNEE, "due_on": due.isoformat()}}
+    scoped = f"desk/{WRITER}/{key}"
+    fingerprint = desk_notes.fingerprint(m, ConversationBody.model_validate(body))
+    written = await trackers.append_conversation(
+        sessions,
+        ops,
+        member_id=m,
+        tracker_type="MS",
+        memo_type="MS",
+        employee_id=WRITER,
+        text=MS_NOTE["text"],
+        idempotency_key=scoped,
+    )
+    record = await followups.open_follow_up(
+        sessions,
+        idempotency_key=f"{scoped}/follow-up",
+        follow_up_id=derived_id("desk-follow-up", f"{scoped}/{fingerprint}"),
+        conversation_id=written.conversation_id,
+        assignee_employee_id=ASSIGNEE,
+        assigned_by=WRITER,
+        due_on=due,
+        today=date.today(),
+    )
+    again = await write(desk, m, body, key)
+    assert again.status_code == 200, again.text
+    assert again.json()["follow_up_id"] == record.id
+    assert (await write(desk, m, MS_NOTE, key)).status_code == 409
+
+
+async def test_a_follow_up_note_lands_in_its_thread_once(desk: dict[str, Any]) -> None:
+    app: RunningApp = desk["app"]
+    m, key = member(), uuid.uuid4().hex
+    due = (date.today() + timedelta(days=4)).isoformat()
+    asked = {"assignee_employee_id": ASSIGNEE, "due_on": due, "note": "Call back on Friday."}
+    body = {**MS_NOTE, "follow_up": asked}
+    first = await write(desk, m, body, key)
+    again = await write(desk, m, body, key)
+    assert first.status_code == again.status_code == 200, first.text
+    assert first.json() == again.json()
+    follow_up_id = first.json()["follow_up_id"]
+    thread = await followups.get_follow_up_with_thread(
+        app.services.session_factory, follow_up_id, today=date.today()
+    )
+    assert thread is not None
+    texts = [(c.employee_id, c.text) for c in thread.conversations]
+    assert texts == [(WRITER, MS_NOTE["text"]), (WRITER, "Call back on Friday.")]
+    assert await conversations_of(app, m) == 2
+    # Another follow-up note under the same key is other content.
+    changed = {**body, "follow_up": {**asked, "note": "Call back on Monday."}}
+    refused = await write(desk, m, changed, key)
+    assert refused.status_code == 409, refused.text
+    assert await conversations_of(app, m) == 2
 
 
 async def read(desk: dict[str, Any], member_id: str, **params: Any) -> httpx.Response:

@@ -60,9 +60,14 @@ async def note(
 
 
 async def follow_up(
-    app: RunningApp, conversation_id: str, assignee: str, opened: datetime, done: datetime | None
+    app: RunningApp,
+    conversation_id: str,
+    assignee: str,
+    opened: datetime,
+    done: datetime | None,
+    outcome: str | None = None,
 ) -> None:
-    """A follow-up opened at ``opened``, completed at ``done`` if given."""
+    """A follow-up opened at ``opened``, completed at ``done`` (with a lead's outcome) if given."""
     sessions = app.services.session_factory
     record = await followups.open_follow_up(
         sessions,
@@ -82,6 +87,7 @@ async def follow_up(
             idempotency_key=f"report-done-{uuid.uuid4()}",
             at=done,
             today=done.date(),
+            outcome=outcome,
         )
 
 
@@ -92,7 +98,8 @@ async def world(base_settings: Settings, postgres_url: str) -> AsyncIterator[dic
     - A writes 3 MS notes in the period and 1 the day before it; S writes 3 MS notes, each with
       a follow-up for A completed after 1, 2 and 6 days (mean 3, median 2);
     - B writes 2 Sales notes for BORROW/CCAPP and 1 for SAVE/CERT; the CCAPP ones each get a
-      follow-up for B, one completed.
+      follow-up for B, one completed as a lead with outcome ``processed``; the CERT one gets a
+      follow-up for B completed with ``not_interested``.
     """
     port = free_port()
     async with running_app(
@@ -115,8 +122,9 @@ async def world(base_settings: Settings, postgres_url: str) -> AsyncIterator[dic
         sales = {"need_group": "BORROW", "task": "CCAPP"}
         first = await note(app, b, "ST", "SL", noon(10), **sales)
         second = await note(app, b, "ST", "SL", noon(11), **sales)
-        await note(app, b, "ST", "SL", noon(12), need_group="SAVE", task="CERT")
-        await follow_up(app, first, b, noon(10), noon(13))
+        cert = await note(app, b, "ST", "SL", noon(12), need_group="SAVE", task="CERT")
+        await follow_up(app, first, b, noon(10), noon(13), "processed")
+        await follow_up(app, cert, b, noon(12), noon(14), "not_interested")
         await follow_up(app, second, b, noon(11), None)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as http:
             yield {"http": http, "tokens": tokens, "s": s, "a": a, "b": b}
@@ -179,14 +187,20 @@ async def test_cross_sales_counts_notes_and_follow_ups_per_task(world: dict[str,
             "sales_notes": 2,
             "follow_ups_opened": 2,
             "follow_ups_completed": 1,
+            "contacted": 0,
+            "processed": 1,
+            "not_interested": 0,
         },
         {
             "employee_id": b,
             "need_group": "SAVE",
             "task": "CERT",
             "sales_notes": 1,
-            "follow_ups_opened": 0,
-            "follow_ups_completed": 0,
+            "follow_ups_opened": 1,
+            "follow_ups_completed": 1,
+            "contacted": 0,
+            "processed": 0,
+            "not_interested": 1,
         },
     ]
 
@@ -202,7 +216,8 @@ async def test_cross_sales_counts_notes_and_follow_ups_per_task(world: dict[str,
         ),
         (
             "/reports/cross-sales",
-            "employee_id,need_group,task,sales_notes,follow_ups_opened,follow_ups_completed",
+            "employee_id,need_group,task,sales_notes,follow_ups_opened,follow_ups_completed,"
+            "contacted,processed,not_interested",
         ),
     ],
 )
@@ -263,7 +278,7 @@ async def test_cli_prints_the_reports_as_tables_and_csv(
     assert code == 0, table
     (line,) = [x for x in table.splitlines() if world["b"] in x and "CCAPP" in x]
     cells = [cell.strip() for cell in line.split("│") if cell.strip()]
-    assert cells == [world["b"], "BORROW", "CCAPP", "2", "2", "1"]
+    assert cells == [world["b"], "BORROW", "CCAPP", "2", "2", "1", "0", "1", "0"]
     code, text = await asyncio.to_thread(
         run_cli, postgres_url, tmp_path, "reports", "follow-ups", *period, "--csv"
     )

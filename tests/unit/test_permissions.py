@@ -82,8 +82,19 @@ def test_the_rules_that_matter_most(
 
 
 def test_admins_have_no_desk_rights_in_the_api() -> None:
-    """Admins manage employees on the host (``memberflow employees``), nothing in the API."""
-    assert not [r.action for r in RULES for x in r.relations if r.allows(ADM, x)]
+    """Admins manage employees on the host (``memberflow employees``); in the API they only
+    purge Trackers (counts in, counts out: no member data), and no one else may."""
+    granted = {r.action for r in RULES for x in r.relations if r.allows(ADM, x)}
+    assert granted == {Action.VERIFY_TRACKER_PURGE, Action.CONFIRM_TRACKER_PURGE}
+    purging = {
+        role
+        for r in RULES
+        if r.action in granted
+        for role in r.grants
+        for x in r.relations
+        if r.allows(role, x)
+    }
+    assert purging == {ADM}
 
 
 def test_every_action_has_one_rule_and_no_relation_outside_its_cases() -> None:

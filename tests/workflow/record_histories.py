@@ -57,7 +57,10 @@ from contracts.trackers.follow_ups import (
     NextFollowUp,
     ReassignInput,
 )
+from contracts.trackers.mass import MassTrackerInput
 from contracts.trackers.messages import FOLLOWUP_DUE_NOTICE, FOLLOWUP_OVERDUE_NOTICE
+from contracts.trackers.purge import RetentionPurgeInput
+from contracts.trackers.relocations import ConsolidationInput, CopyInput
 from contracts.vocabulary import FollowUpStatus, RequestState, Role
 from tests.workflow.replay import HISTORIES, history_document, worker_replayer
 from tests.workflow.test_contact_request import FakeContactActivities
@@ -68,13 +71,20 @@ from tests.workflow.test_follow_up import (
     eventually,
     until_search_status,
 )
+from tests.workflow.test_mass_tracker_workflow import Fakes as FakeMassActivities
+from tests.workflow.test_relocation_workflows import Fakes as FakeRelocationActivities
 from tests.workflow.test_tier_scoring_workflow import FakeTierActivities
+from tests.workflow.test_tracker_retention_workflow import RULES as RETENTION_RULES
+from tests.workflow.test_tracker_retention_workflow import Fakes as FakeRetentionActivities
 from tests.workflow.time_skipping import start_time_skipping_env
 from workers.platform.payload_codec import with_codec
 from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
 from workflows.contacts.contact_request import ContactRequestWorkflow
 from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
 from workflows.trackers.follow_up import FollowUpWorkflow
+from workflows.trackers.mass_trackers import MassTrackerWorkflow
+from workflows.trackers.relocations import ConsolidateTrackersWorkflow, CopyTrackerWorkflow
+from workflows.trackers.retention import TrackerRetentionWorkflow
 
 IDENTITY = "record-histories"
 """Client and worker identity written into the histories (instead of pid@hostname)."""
@@ -474,6 +484,105 @@ async def monthly_tier_scoring(env: WorkflowEnvironment) -> Handle:
     return handle
 
 
+# --- MassTrackerWorkflow --------------------------------------------------------------------
+
+
+async def mass_trackers_follow_ups(env: WorkflowEnvironment) -> Handle:
+    """A batch of 25 (made-up) members in chunks of 10: three chunks written, then their
+    follow-up workflows started, then the report (the list itself is never in the history)."""
+    async with Worker(
+        env.client,
+        task_queue=TASK_QUEUE,
+        workflows=[MassTrackerWorkflow],
+        activities=FakeMassActivities().all(),
+        identity=IDENTITY,
+    ):
+        handle: Handle = await env.client.start_workflow(
+            MassTrackerWorkflow.run,
+            MassTrackerInput(
+                batch_id="replay-batch", members_total=25, chunk_size=10, follow_ups=True
+            ),
+            id="mass-trackers-replay-batch",
+            task_queue=TASK_QUEUE,
+        )
+        await handle.result()
+    return handle
+
+
+# --- TrackerRetentionWorkflow ----------------------------------------------------------------
+
+
+async def tracker_retention_two_types(env: WorkflowEnvironment) -> Handle:
+    """Two purgeable types with a retention: each verified, then confirmed, under its own id."""
+    async with Worker(
+        env.client,
+        task_queue=TASK_QUEUE,
+        workflows=[TrackerRetentionWorkflow],
+        activities=FakeRetentionActivities(RETENTION_RULES).all(),
+        identity=IDENTITY,
+    ):
+        handle: Handle = await env.client.start_workflow(
+            TrackerRetentionWorkflow.run,
+            RetentionPurgeInput(),
+            id="tracker-retention-replay",
+            task_queue=TASK_QUEUE,
+        )
+        await handle.result()
+    return handle
+
+
+# --- ConsolidateTrackersWorkflow, CopyTrackerWorkflow ------------------------------------------
+
+
+async def tracker_consolidation(env: WorkflowEnvironment) -> Handle:
+    """Two (made-up) Trackers consolidated: one activity, its result."""
+    async with Worker(
+        env.client,
+        task_queue=TASK_QUEUE,
+        workflows=[ConsolidateTrackersWorkflow],
+        activities=FakeRelocationActivities().all(),
+        identity=IDENTITY,
+    ):
+        handle: Handle = await env.client.start_workflow(
+            ConsolidateTrackersWorkflow.run,
+            ConsolidationInput(
+                consolidation_id="replay-consolidation",
+                member_id="000000000001",
+                tracker_ids=["T2", "T1"],
+                employee_id="S1",
+            ),
+            id="tracker-consolidation-replay",
+            task_queue=TASK_QUEUE,
+        )
+        await handle.result()
+    return handle
+
+
+async def tracker_copy(env: WorkflowEnvironment) -> Handle:
+    """A (made-up) Tracker copied to another membership: planned, then written."""
+    async with Worker(
+        env.client,
+        task_queue=TASK_QUEUE,
+        workflows=[CopyTrackerWorkflow],
+        activities=FakeRelocationActivities().all(),
+        identity=IDENTITY,
+    ):
+        handle: Handle = await env.client.start_workflow(
+            CopyTrackerWorkflow.run,
+            CopyInput(
+                copy_id="replay-copy",
+                member_id="000000000001",
+                tracker_id="T1",
+                to_member_id="000000000002",
+                employee_id="S1",
+            ),
+            id="tracker-copy-replay",
+            task_queue=TASK_QUEUE,
+        )
+        await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -551,6 +660,30 @@ SCENARIOS: dict[str, Scenario] = {
             MonthlyTierScoringWorkflow,
             "previous period worked out; child TierScoringWorkflow of two shards",
             monthly_tier_scoring,
+        ),
+        Scenario(
+            "mass_trackers_follow_ups",
+            MassTrackerWorkflow,
+            "three chunks written; their follow-up workflows started; report",
+            mass_trackers_follow_ups,
+        ),
+        Scenario(
+            "tracker_retention_two_types",
+            TrackerRetentionWorkflow,
+            "two types past retention: verify then confirm each",
+            tracker_retention_two_types,
+        ),
+        Scenario(
+            "tracker_consolidation",
+            ConsolidateTrackersWorkflow,
+            "two Trackers consolidated in one activity",
+            tracker_consolidation,
+        ),
+        Scenario(
+            "tracker_copy",
+            CopyTrackerWorkflow,
+            "a Tracker's conversations planned, then copied to another membership",
+            tracker_copy,
         ),
     ]
 }

@@ -20,12 +20,34 @@ from workers.platform.web.dependencies import DeskServices, bind
 from workers.platform.web.errors import database_unavailable_answer
 from workers.platform.web.throttle import FailureThrottle
 from workers.tiers.runs import routes as tier_routes
-from workers.trackers import follow_up_routes, member_routes, report_routes
+from workers.trackers import (
+    follow_up_routes,
+    mass_routes,
+    member_routes,
+    purge_routes,
+    relocation_routes,
+    report_routes,
+    sales_lead_routes,
+)
 
 if TYPE_CHECKING:
     from workers.app.runtime import Services
 
 API_PREFIX = "/api/v1"
+
+API_ROUTES = (
+    contact_routes,
+    follow_up_routes,
+    member_routes,
+    relocation_routes,
+    sales_lead_routes,
+    mass_routes,
+    purge_routes,
+    report_routes,
+    tier_routes,
+    audit_routes,
+)
+"""Every module whose ``router`` serves under :data:`API_PREFIX` (the fuzz test walks them all)."""
 
 
 def _readable(exc: RequestValidationError) -> str:
@@ -88,8 +110,7 @@ def create_app(services: Services, *, clock: Clock = system_clock) -> FastAPI:
         + 5.0,
     )
 
-    routers = (contact_routes, follow_up_routes, member_routes, report_routes, tier_routes)
-    for module in (*routers, audit_routes):
+    for module in API_ROUTES:
         app.include_router(module.router, prefix=API_PREFIX)
     mount_api_docs(app)
     return app

@@ -22,8 +22,10 @@ from deploy.processes import StackError
 from deploy.stack import LocalStack, apply_stack_env
 from workers.app.cli_access import register as register_access_commands
 from workers.app.cli_keys import keys_app
+from workers.app.cli_members import members_app
 from workers.app.cli_reports import reports_app
 from workers.app.cli_tiers import tiers_app
+from workers.app.cli_trackers import trackers_app
 from workers.platform.settings import Settings
 
 app = typer.Typer(help="memberflow: member-service workflows on Kafka, Temporal and PostgreSQL.")
@@ -37,6 +39,8 @@ register_access_commands(app, employees_app)
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(reports_app, name="reports")
+app.add_typer(trackers_app, name="trackers")
+app.add_typer(members_app, name="members")
 
 console = Console()
 T = TypeVar("T")

@@ -130,7 +130,8 @@ def follow_ups(date_from: FromOption, date_to: ToOption, csv: CsvOption = False)
 
 @reports_app.command("cross-sales")
 def cross_sales(date_from: FromOption, date_to: ToOption, csv: CsvOption = False) -> None:
-    """Per employee, need group and task: sales notes, follow-ups opened and completed."""
+    """Per employee, need group and task: sales notes, follow-ups opened and completed, and the
+    leads completed with each outcome (contacted, processed, not interested)."""
     from workers.trackers import activity_reports as ar
 
     async def load(sessions: Sessions, ops: OpsConfig, start: date, end: date) -> list[BaseModel]:

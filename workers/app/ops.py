@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from contracts.platform.operations import OpsConfig
 from contracts.vocabulary import FollowUpFilter
+from workers.app.runtime import worker_workflows
 from workers.contacts import contact_store as contacts
 from workers.platform.clock import local_today, system_clock
 from workers.platform.database import Sessions
@@ -17,13 +18,12 @@ from workers.platform.member_search import MemberSearchKey
 from workers.platform.settings import Settings
 from workers.trackers import follow_up_store as followups
 
-WORKFLOW_TYPES = (
-    "ContactRequestWorkflow",
-    "FollowUpWorkflow",
-    "FollowUpAssignmentWorkflow",
-    "TierScoringWorkflow",
-    "MonthlyTierScoringWorkflow",
-)
+
+def workflow_types() -> list[str]:
+    """The type names of every workflow the worker runs (each is registered by class name)."""
+    return [cls.__name__ for cls in worker_workflows()]
+
+
 STATUSES = ("Running", "Completed", "Failed", "Terminated", "TimedOut")
 STALE_QUEUE_AGE = timedelta(days=1)
 
@@ -42,7 +42,7 @@ class OpsSnapshot:
 async def workflow_counts(client: Client) -> dict[str, dict[str, int]]:
     """Executions per workflow type and status (Temporal visibility)."""
     counts: dict[str, dict[str, int]] = {}
-    for workflow_type in WORKFLOW_TYPES:
+    for workflow_type in workflow_types():
         row: dict[str, int] = {}
         for status in STATUSES:
             query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = '{status}'"

@@ -82,6 +82,29 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         await engine.dispose()
 
 
+def worker_workflows() -> list[type]:
+    """Every workflow class memberflow's worker runs (``memberflow ops`` counts the same list)."""
+    from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
+    from workflows.contacts.contact_request import ContactRequestWorkflow
+    from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
+    from workflows.trackers.follow_up import FollowUpWorkflow
+    from workflows.trackers.mass_trackers import MassTrackerWorkflow
+    from workflows.trackers.relocations import ConsolidateTrackersWorkflow, CopyTrackerWorkflow
+    from workflows.trackers.retention import TrackerRetentionWorkflow
+
+    return [
+        ContactRequestWorkflow,
+        FollowUpWorkflow,
+        FollowUpAssignmentWorkflow,
+        TierScoringWorkflow,
+        MonthlyTierScoringWorkflow,
+        MassTrackerWorkflow,
+        ConsolidateTrackersWorkflow,
+        CopyTrackerWorkflow,
+        TrackerRetentionWorkflow,
+    ]
+
+
 def build_worker(svc: Services, running: RunningActivities | None = None) -> Worker:
     """A worker with every workflow and activity of memberflow."""
     from workers.assignments.activities import AssignmentActivities
@@ -90,10 +113,9 @@ def build_worker(svc: Services, running: RunningActivities | None = None) -> Wor
     from workers.platform.member_search import member_search_key
     from workers.tiers.runs.activities import TierActivities
     from workers.trackers.activities import FollowUpActivities
-    from workflows.assignments.follow_up_assignment import FollowUpAssignmentWorkflow
-    from workflows.contacts.contact_request import ContactRequestWorkflow
-    from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
-    from workflows.trackers.follow_up import FollowUpWorkflow
+    from workers.trackers.mass_activities import MassTrackerActivities
+    from workers.trackers.relocation_activities import RelocationActivities
+    from workers.trackers.retention_activities import RetentionActivities
 
     sessions, publisher, topics = svc.session_factory, svc.publisher, svc.settings.topics
     search_key = member_search_key(svc.settings.temporal)
@@ -103,17 +125,14 @@ def build_worker(svc: Services, running: RunningActivities | None = None) -> Wor
         *AssignmentActivities(sessions, svc.ops, search_key).all(),
         *TierActivities(sessions, publisher, svc.settings).all(),
         *DirectoryActivities(sessions).all(),
+        *MassTrackerActivities(sessions, svc.ops, search_key).all(),
+        *RelocationActivities(sessions, svc.ops).all(),
+        *RetentionActivities(sessions, svc.ops).all(),
     ]
     return Worker(
         svc.temporal,
         task_queue=svc.settings.temporal.task_queue,
-        workflows=[
-            ContactRequestWorkflow,
-            FollowUpWorkflow,
-            FollowUpAssignmentWorkflow,
-            TierScoringWorkflow,
-            MonthlyTierScoringWorkflow,
-        ],
+        workflows=worker_workflows(),
         activities=activities,
         workflow_runner=workflow_runner(),
         # Sync tier activities (polars) run in threads; async ones share the event loop.
@@ -210,6 +229,19 @@ async def ensure_tier_schedule(svc: Services) -> None:
     await ensure_schedule(svc.temporal, svc.settings.temporal.task_queue, program.time_zone)
 
 
+async def ensure_retention_schedule(svc: Services) -> None:
+    """Create the monthly Tracker retention Schedule when enabled (off by default), else
+    remove one left from an earlier start (``workers/trackers/retention_schedule.py``)."""
+    from workers.trackers.retention_schedule import ensure_retention_schedule as ensure
+
+    await ensure(
+        svc.temporal,
+        svc.settings.temporal.task_queue,
+        svc.ops.time_zone,
+        enabled=svc.settings.tracker_retention_schedule,
+    )
+
+
 async def remove_leftover_tier_shards(svc: Services) -> None:
     """Remove the shard files (member balances) of tier runs that closed without doing so."""
     from workers.tiers.runs.workspace import remove_closed_runs, work_root
@@ -221,6 +253,7 @@ async def remove_leftover_tier_shards(svc: Services) -> None:
 
 async def _worker_task(svc: Services, stop: asyncio.Event) -> None:
     await ensure_tier_schedule(svc)
+    await ensure_retention_schedule(svc)
     await remove_leftover_tier_shards(svc)
     running = RunningActivities()
     worker = build_worker(svc, running)

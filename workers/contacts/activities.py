@@ -171,6 +171,19 @@ class ContactActivities:
                 due_on=request.follow_up.due_on,
                 today=local_today(self._ops),
             )
+            if request.follow_up.note is not None:
+                # The replying employee's word for the assignee, as a note in the follow-up's
+                # thread; its own key makes a retried activity write it once.
+                await trackers.append_to_tracker(
+                    self._sessions,
+                    self._ops,
+                    tracker_id=request.tracker_id,
+                    memo_type=self._ops.private_contacts.memo_type,
+                    employee_id=request.assigned_by,
+                    text=request.follow_up.note,
+                    idempotency_key=f"follow-up-{request.follow_up_id}/note",
+                    thread_id=record.thread_id,
+                )
         return FollowUpInput(
             follow_up_id=record.id,
             member_id=request.member_id,

@@ -41,14 +41,22 @@ class AuditAction(StrEnum):
     FOLLOW_UP_COMPLETE = "follow-up.complete"
     FOLLOW_UP_REASSIGN = "follow-up.reassign"
     FOLLOW_UP_NOTE = "follow-up.note"
+    SALES_LEADS_READ = "sales-leads.read"
+    SALES_LEAD_OUTCOME = "sales-lead.outcome"
     MEMBER_TRACKERS_READ = "member.trackers.read"
     MEMBER_TRACKER_NOTE = "member.trackers.note"
+    MEMBER_TRACKERS_CONSOLIDATE = "member.trackers.consolidate"
+    MEMBER_TRACKERS_COPY = "member.trackers.copy"
     MEMBER_MESSAGES_READ = "member.messages.read"
     MEMBER_TIER_READ = "member.tier.read"
     TIER_RUN_START = "tier-run.start"
+    TRACKER_PURGE_VERIFY = "tracker-purge.verify"
+    TRACKER_PURGE_CONFIRM = "tracker-purge.confirm"
     AUDIT_READ = "audit.read"
     PAYLOADS_DECODE = "payloads.decode"
     PAYLOADS_ENCODE = "payloads.encode"
+    MASS_TRACKERS_START = "mass-trackers.start"
+    MASS_TRACKERS_READ = "mass-trackers.read"
 
 
 class Outcome(StrEnum):

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # the window. MEMBERFLOW_AUTH_FAILURE_LIMIT, MEMBERFLOW_AUTH_FAILURE_WINDOW_SECONDS.
     auth_failure_limit: int = Field(default=10, ge=1, le=10_000)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # The monthly Schedule purging Tracker conversations past their type's retention
+    # (types with allow_purge only; docs/operations.md, "Retention"). Off by default: the
+    # worker then removes a Schedule an earlier start created.
+    # MEMBERFLOW_TRACKER_RETENTION_SCHEDULE.
+    tracker_retention_schedule: bool = False
     tier_extract_root: Path = Path(".state/extracts")
     tier_program: Path | None = None
     log_level: str = "INFO"

@@ -39,6 +39,7 @@ from workers.platform.kafka_client import EventPublisher
 from workers.trackers import follow_up_store as followups
 from workers.trackers import tracker_store as trackers
 from workers.trackers.conversation_writes import NoteOrigin, note_origin
+from workers.trackers.sales_leads import check_lead_type
 
 SOURCE = "/memberflow/follow-ups"
 
@@ -226,7 +227,9 @@ class FollowUpActivities:
             written = await trackers.append_to_tracker(
                 self._sessions,
                 self._ops,
-                tracker_id=note.tracker_id,
+                # The conversation's Tracker now, not the one the workflow started with: a
+                # consolidation may have moved the conversation and removed that Tracker.
+                tracker_id=origin.tracker_id,
                 memo_type=note.memo_type or origin.memo_type,
                 employee_id=note.employee_id,
                 text=note.text,
@@ -258,6 +261,8 @@ class FollowUpActivities:
                     origin.task,
                     step.note.text,
                 )
+                if step.outcome is not None:
+                    check_lead_type(self._ops, step.follow_up_id, origin.tracker_type)
             await followups.complete_follow_up(
                 self._sessions,
                 step.follow_up_id,
@@ -265,6 +270,7 @@ class FollowUpActivities:
                 idempotency_key=step.idempotency_key,
                 at=step.at,
                 today=local_today(self._ops),
+                outcome=step.outcome,
             )
         if step.note is not None:
             await self._append(step.note)

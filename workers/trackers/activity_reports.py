@@ -1,6 +1,6 @@
 """Supervisory figures over Tracker notes: activity per employee, type and memo type, and
-cross-sales notes and follow-ups per employee and task. Counted in PostgreSQL (GROUP BY), never
-by fetching rows into Python."""
+cross-sales notes, follow-ups and lead outcomes per employee and task. Counted in PostgreSQL
+(GROUP BY), never by fetching rows into Python."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Label, and_, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Label, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.types import Integer
 
 from contracts.platform.operations import OpsConfig
+from contracts.trackers.sales_leads import SalesOutcome
 from contracts.vocabulary import FollowUpState
 from workers.platform.database import Sessions
 from workers.platform.errors import InvalidInputError
+from workers.trackers.relocation_tables import CopyRow
 from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
 
 
@@ -39,6 +41,12 @@ class CrossSalesRow(BaseModel):
     """Follow-ups assigned to the employee on such notes, opened in the period."""
     follow_ups_completed: int
     """Of the follow-ups assigned to the employee on such notes, those completed in the period."""
+    contacted: int
+    """Of those completed, the sales leads completed with outcome ``contacted``."""
+    processed: int
+    """... with outcome ``processed``."""
+    not_interested: int
+    """... with outcome ``not_interested``."""
 
 
 def period_bounds(start: date, end: date, time_zone: str) -> tuple[datetime, datetime]:
@@ -57,6 +65,12 @@ def period_bounds(start: date, end: date, time_zone: str) -> tuple[datetime, dat
         datetime.combine(start, time(), zone),
         datetime.combine(end + timedelta(days=1), time(), zone),
     )
+
+
+def not_a_copy() -> ColumnElement[bool]:
+    """Leaves out copies of another membership's notes: a copy keeps its source's author and
+    time, and the note is counted once, where it was written."""
+    return ~exists().where(CopyRow.conversation_id == ConversationRow.id)
 
 
 def sales_types(ops: OpsConfig) -> list[str]:
@@ -86,7 +100,7 @@ async def tracker_activity_report(
     query = (
         select(c.employee_id, t.tracker_type, c.memo_type, func.count().label("conversations"))
         .join(t, t.id == c.tracker_id)
-        .where(c.created_at >= since, c.created_at < until)
+        .where(c.created_at >= since, c.created_at < until, not_a_copy())
         .group_by(c.employee_id, t.tracker_type, c.memo_type)
         .order_by(c.employee_id, t.tracker_type, c.memo_type)
     )
@@ -96,11 +110,21 @@ async def tracker_activity_report(
 
 
 def _flags(note: int, opened: int, completed: int) -> list[Label[int]]:
-    """The three 0/1 columns one branch of the cross-sales union adds to the sums."""
+    """The 0/1 columns one branch of the cross-sales union adds to the sums (the outcome
+    columns 0: only the completed branch counts outcomes, with :func:`_outcomes`)."""
     return [
         literal(note, Integer).label("n"),
         literal(opened, Integer).label("o"),
         literal(completed, Integer).label("d"),
+        *(literal(0, Integer).label(outcome.value) for outcome in SalesOutcome),
+    ]
+
+
+def _outcomes() -> list[Label[int]]:
+    """Per outcome, 1 when the completed follow-up is a lead completed with it, else 0."""
+    return [
+        case((FollowUpRow.outcome == outcome.value, 1), else_=0).label(outcome.value)
+        for outcome in SalesOutcome
     ]
 
 
@@ -111,8 +135,8 @@ async def cross_sales_report(
 
     Counts notes on sales-type Trackers (``sales_types``) that name a need group and task, and
     the follow-ups opened on them (by assignee, opened in the period) and completed (by
-    assignee, completed in the period). Outcomes (contacted, processed, not interested) are not
-    recorded yet; they join this report with the sales-leads part.
+    assignee, completed in the period), and of those completed, how many were sales leads
+    completed with each outcome (``SalesOutcome``: contacted, processed, not interested).
 
     Args:
         sessions: Session factory.
@@ -131,7 +155,7 @@ async def cross_sales_report(
     notes = (
         select(c.employee_id, c.need_group, c.task, *_flags(1, 0, 0))
         .join(t, t.id == c.tracker_id)
-        .where(sales, c.created_at >= since, c.created_at < until)
+        .where(sales, c.created_at >= since, c.created_at < until, not_a_copy())
     )
     on_sales = (
         select(f.assignee_employee_id.label("employee_id"), c.need_group, c.task)
@@ -142,7 +166,7 @@ async def cross_sales_report(
     opened = on_sales.add_columns(*_flags(0, 1, 0)).where(
         sales, f.created_at >= since, f.created_at < until
     )
-    completed = on_sales.add_columns(*_flags(0, 0, 1)).where(
+    completed = on_sales.add_columns(*_flags(0, 0, 1)[:3], *_outcomes()).where(
         sales,
         f.status == FollowUpState.COMPLETED.value,
         f.completed_at >= since,
@@ -157,6 +181,7 @@ async def cross_sales_report(
             func.sum(work.c.n).label("sales_notes"),
             func.sum(work.c.o).label("follow_ups_opened"),
             func.sum(work.c.d).label("follow_ups_completed"),
+            *(func.sum(work.c[o.value]).label(o.value) for o in SalesOutcome),
         )
         .group_by(work.c.employee_id, work.c.need_group, work.c.task)
         .order_by(work.c.employee_id, work.c.need_group, work.c.task)

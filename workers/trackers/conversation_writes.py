@@ -20,6 +20,8 @@ from workers.trackers.tables import ConversationRow, FollowUpRow, TrackerRow
 class NoteOrigin:
     """The conversation a follow-up hangs off, as its later notes inherit it."""
 
+    tracker_id: str
+    """The Tracker it is in now (a consolidation may have moved it since the follow-up opened)."""
     tracker_type: str
     memo_type: str
     need_group: str | None
@@ -40,6 +42,7 @@ async def note_origin(sessions: Sessions, conversation_id: str) -> NoteOrigin | 
         found = (
             await session.execute(
                 select(
+                    TrackerRow.id,
                     TrackerRow.tracker_type,
                     ConversationRow.memo_type,
                     ConversationRow.need_group,
@@ -51,8 +54,8 @@ async def note_origin(sessions: Sessions, conversation_id: str) -> NoteOrigin | 
         ).first()
     if found is None:
         return None
-    tracker_type, memo_type, need_group, task = found
-    return NoteOrigin(tracker_type, memo_type, need_group, task)
+    tracker_id, tracker_type, memo_type, need_group, task = found
+    return NoteOrigin(tracker_id, tracker_type, memo_type, need_group, task)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class KeyedConversation:
     text: str
     need_group: str | None
     task: str | None
+    thread_id: str | None = None
+    """The follow-up thread the note was written in (a desk note: the follow-up it opens)."""
 
 
 async def rows_under_key(
@@ -101,6 +106,7 @@ async def keyed_conversation(sessions: Sessions, key: str) -> KeyedConversation 
         text=conversation.text,
         need_group=conversation.need_group,
         task=conversation.task,
+        thread_id=conversation.thread_id,
     )
 
 

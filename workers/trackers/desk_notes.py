@@ -7,9 +7,10 @@ the client's retry with the same key and body redoes nothing that was done and f
 rest, so the answer is the same whether the first try died half-way or not.
 
 "Same content" is checked with exact-key look-ups only: the stored note's fields, and the
-follow-up's id, derived from a hash of the whole body. One case cannot be told from a crash: a
-retry that adds a follow-up the first try did not ask for opens it (the first try may have died
-just before opening it).
+follow-up's id, derived from a hash of the whole body. The note itself records which follow-up
+it was written for: its ``thread_id`` is that id (None without one), so a retry that adds,
+drops or changes the follow-up is other content (409), even when the first try died before
+opening it. The follow-up's own ``note``, when given, is a second note in its thread.
 """
 
 from __future__ import annotations
@@ -120,10 +121,16 @@ async def write_desk_note(
     # The follow-up's id carries a hash of the whole body: the same key with another follow-up
     # (assignee, due date) finds a row of another id, which open_follow_up refuses (409).
     follow_up_id = derived_id("desk-follow-up", f"{key}/{fingerprint(member_id, body)}")
+    # Written into the note: which follow-up (if any) this content asked for.
+    thread_id = follow_up_id if body.follow_up is not None else None
     earlier = await keyed_conversation(sessions, key)
-    if earlier is not None and not _same_note(ops, earlier, member_id, body):
-        raise _reused(idempotency_key)
     opened = await keyed_follow_up(sessions, follow_up_key)
+    if earlier is not None:
+        # A note written before notes recorded their follow-up has none: the follow-up opened
+        # under the key, if any, says what that try asked for.
+        recorded = earlier.thread_id if earlier.thread_id is not None else opened
+        if not _same_note(ops, earlier, member_id, body) or recorded != thread_id:
+            raise _reused(idempotency_key)
     if opened is not None and (body.follow_up is None or opened != follow_up_id):
         raise _reused(idempotency_key)
     asked = body.follow_up
@@ -146,6 +153,7 @@ async def write_desk_note(
         idempotency_key=key,
         need_group=body.need_group,
         task=body.task,
+        thread_id=thread_id,
         new_tracker=body.new_tracker,
     )
     if asked is None:
@@ -162,6 +170,20 @@ async def write_desk_note(
         due_on=asked.due_on,
         today=today,
     )
+    if asked.note is not None:
+        # The word for the assignee, in the follow-up's thread, classified as the note.
+        await trackers.append_to_tracker(
+            sessions,
+            ops,
+            tracker_id=written.tracker_id,
+            memo_type=body.memo_type,
+            employee_id=caller,
+            text=asked.note,
+            idempotency_key=f"{follow_up_key}/note",
+            need_group=body.need_group,
+            task=body.task,
+            thread_id=record.thread_id,
+        )
     start = FollowUpInput(
         follow_up_id=record.id,
         member_id=member_id,

@@ -124,6 +124,7 @@ async def complete_follow_up(
     idempotency_key: str,
     at: datetime | None = None,
     today: date,
+    outcome: str | None = None,
 ) -> FollowUpRecord:
     """Mark a follow-up completed.
 
@@ -136,6 +137,7 @@ async def complete_follow_up(
         idempotency_key: Deterministic key; a retry with the same key returns the result.
         at: Completion time (default: the database's now()).
         today: The credit union's local date: what overdue is judged against.
+        outcome: A sales lead's outcome (``SalesOutcome``), stored with the completion.
 
     Returns:
         The completed follow-up.
@@ -154,6 +156,7 @@ async def complete_follow_up(
             row.completed_by = by_employee_id
             row.completion_key = idempotency_key
             row.completed_at = at if at is not None else await session.scalar(select(func.now()))
+            row.outcome = outcome
         return follow_up_record(row, today)
 
 

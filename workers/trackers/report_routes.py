@@ -80,7 +80,7 @@ async def tracker_activity_report(
     "/cross-sales",
     response_model=Items,
     responses=CSV_RESPONSE,
-    summary="Cross-sales notes and follow-ups per employee and task",
+    summary="Cross-sales notes, follow-ups and lead outcomes per employee and task",
 )
 async def cross_sales_report(
     request: Request,
@@ -90,7 +90,8 @@ async def cross_sales_report(
     date_from: FromDate,
     date_to: ToDate,
 ) -> Items | Response:
-    """Per employee, need group and task: sales notes, follow-ups opened and completed."""
+    """Per employee, need group and task: sales notes, follow-ups opened and completed, and
+    lead outcomes (contacted, processed, not interested)."""
     authorize(caller, Action.READ_CROSS_SALES_REPORT, (Relation.ANY,))
     _check_period(date_from, date_to)
     rows = await activity_reports.cross_sales_report(sessions, ops, date_from, date_to)

@@ -16,6 +16,7 @@ from contracts.vocabulary import (
     DueDate,
     EmployeeId,
     NoteText,
+    OptionalNote,
     ShortCode16,
 )
 
@@ -57,12 +58,14 @@ class NoteBody(BaseModel):
 
 
 class NewFollowUpBody(BaseModel):
-    """The follow-up a desk note opens: who gets back to the member, by when."""
+    """The follow-up a desk note opens: who gets back to the member, by when, and a word for
+    the assignee (written as a note in the follow-up's thread)."""
 
     model_config = ConfigDict(extra="forbid")
 
     assignee_employee_id: EmployeeId
     due_on: DueDate
+    note: OptionalNote = Field(default=None, repr=False)
 
 
 class ConversationBody(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contracts.trackers.sales_leads import SalesOutcome
 from workers.platform.database import KEY, Base, _now
 
 # The tier tables live in their own module; importing it here registers them on Base.metadata
@@ -56,7 +57,9 @@ class ConversationRow(Base):
 
     __tablename__ = "conversations"
     __table_args__ = (
-        UniqueConstraint("tracker_id", "seq", name="uq_conversations_tracker_seq"),
+        # Not unique since migration 0009: a consolidated conversation keeps the number it had
+        # in the Tracker it was written in. A Tracker lists its conversations by their time.
+        Index("ix_conversations_tracker_seq", "tracker_id", "seq"),
         Index("ix_conversations_thread_id", "thread_id"),
         # The reports read one period's notes (migration 0005).
         Index("ix_conversations_created_at", "created_at"),
@@ -82,6 +85,12 @@ class FollowUpRow(Base):
     __tablename__ = "follow_ups"
     __table_args__ = (
         CheckConstraint("status IN ('outstanding', 'completed')", name="status"),
+        # A sales lead's outcome (migration 0006): one of SalesOutcome, set only on completion.
+        CheckConstraint(
+            "outcome IS NULL OR (status = 'completed' AND outcome IN "
+            f"({', '.join(repr(o.value) for o in SalesOutcome)}))",
+            name="outcome",
+        ),
         Index("ix_follow_ups_assignee_status_due", "assignee_employee_id", "status", "due_on"),
         Index("ix_follow_ups_thread_id", "thread_id"),
         # The follow-up report reads one period's due and completed follow-ups (migration 0005).
@@ -100,6 +109,7 @@ class FollowUpRow(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_by: Mapped[str | None] = mapped_column(String(32))
     completion_key: Mapped[str | None] = mapped_column(String(KEY))
+    outcome: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = _now()
     idempotency_key: Mapped[str] = mapped_column(String(KEY), unique=True)
     parent_follow_up_id: Mapped[str | None] = mapped_column(ForeignKey("follow_ups.id"))

@@ -2,10 +2,13 @@
 
 Concurrency: every write to a member's Trackers of one type runs under a transaction-scoped
 advisory lock named after (member, type). Two concurrent appends for a single-per-member type
-therefore see each other's Tracker instead of both creating one, and conversation sequence
-numbers never collide. The unique constraints on ``trackers(member_id, single_type)``,
-``conversations(tracker_id, seq)`` and ``conversations(idempotency_key)`` back this up in the
-database. Every Tracker write shares that locking, so the writes stay in this one module.
+therefore see each other's Tracker instead of both creating one, and the conversations written
+in one Tracker are numbered 1, 2, 3... The unique constraints on
+``trackers(member_id, single_type)`` and ``conversations(idempotency_key)`` back this up in the
+database. Every Tracker write takes that lock (``lock_name``): these functions and the writers
+beside them (``consolidation_store``; ``copy_store``, which inserts with ``insert_conversation``;
+``mass_writes``). A consolidated conversation keeps its number, so Trackers list conversations
+by their time.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ def check_conversation(
         raise InvalidTrackerWriteError(f"note text must be 1-{MAX_TEXT} characters")
 
 
-def _lock_name(member_id: str, tracker_type: str) -> str:
+def lock_name(member_id: str, tracker_type: str) -> str:
+    """The advisory lock every write to a member's Trackers of one type holds."""
     return f"tracker:{member_id}:{tracker_type}"
 
 
@@ -107,7 +111,7 @@ async def _find_tracker(
     return await session.scalar(query.order_by(TrackerRow.created_at.desc()).limit(1))
 
 
-async def _insert_conversation(
+async def insert_conversation(
     session: AsyncSession,
     tracker_id: str,
     *,
@@ -120,6 +124,7 @@ async def _insert_conversation(
     thread_id: str | None,
     at: datetime | None,
 ) -> ConversationRef:
+    """Insert one conversation (next ``seq``); the caller holds the Tracker's ``lock_name``."""
     # Safe without a row lock: the caller holds the (member, type) advisory lock.
     last = await session.scalar(
         select(func.coalesce(func.max(ConversationRow.seq), 0)).where(
@@ -196,7 +201,7 @@ async def append_conversation(
     check_conversation(ops, tracker_type, memo_type, need_group, task, text)
     single = ops.is_single_per_member(tracker_type)
     async with sessions.begin() as session:
-        await advisory_lock(session, _lock_name(member_id, tracker_type))
+        await advisory_lock(session, lock_name(member_id, tracker_type))
         done = await _existing(session, idempotency_key, member_id, tracker_type, memo_type, text)
         if done is not None:
             return done
@@ -217,7 +222,7 @@ async def append_conversation(
                 tracker.created_at = at
             session.add(tracker)
             await session.flush()
-        return await _insert_conversation(
+        return await insert_conversation(
             session,
             tracker.id,
             memo_type=memo_type,
@@ -273,13 +278,13 @@ async def append_to_tracker(
         if tracker is None:
             raise NotFoundError(f"Tracker {tracker_id} not found")
         check_conversation(ops, tracker.tracker_type, memo_type, need_group, task, text)
-        await advisory_lock(session, _lock_name(tracker.member_id, tracker.tracker_type))
+        await advisory_lock(session, lock_name(tracker.member_id, tracker.tracker_type))
         done = await _existing(
             session, idempotency_key, tracker.member_id, tracker.tracker_type, memo_type, text
         )
         if done is not None:
             return done
-        return await _insert_conversation(
+        return await insert_conversation(
             session,
             tracker.id,
             memo_type=memo_type,
@@ -330,7 +335,13 @@ async def member_trackers(
             await session.scalars(
                 select(ConversationRow)
                 .where(ConversationRow.tracker_id.in_(ids))
-                .order_by(ConversationRow.tracker_id, ConversationRow.seq.desc())
+                # By the note's time, as the paged listing: a consolidated Tracker's
+                # conversations interleave, and a moved one keeps its old seq.
+                .order_by(
+                    ConversationRow.tracker_id,
+                    ConversationRow.created_at.desc(),
+                    ConversationRow.id.desc(),
+                )
             )
         )
         follow_ups = await session.scalars(

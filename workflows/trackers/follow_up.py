@@ -43,6 +43,7 @@ from contracts.trackers.messages import (
     FOLLOWUP_OVERDUE_NOTICE,
     FOLLOWUP_REASSIGNED_NOTICE,
 )
+from contracts.trackers.sales_leads import SalesOutcome, outcome_line
 from contracts.vocabulary import SYSTEM_EMPLOYEE, FollowUpState, FollowUpStatus
 from workflows.policies import LOCAL_TIMEOUT
 from workflows.search_attributes import ASSIGNEE_ID, FOLLOW_UP_STATUS, MEMBER_ID, MEMBER_KEY
@@ -206,10 +207,15 @@ class FollowUpWorkflow:
             await self._authorize(Action.COMPLETE_FOLLOW_UP, action.employee_id)
             key = self._step("complete")
             text = f"Follow-up completed by {action.employee_id}."
+            # A sales lead's outcome goes in the closing note (the Tracker is the record staff
+            # read) and on the row (what the cross-sales report counts). The same commands as
+            # any completion: only activity arguments differ, so old runs replay unchanged.
+            if action.outcome is not None:
+                text += f"\n{outcome_line(action.outcome)}"
             if action.note:
                 text += f"\n{action.note}"
             note = self._steps.note(action.employee_id, text, f"{key}/note")
-            await self._complete(action.employee_id, key, note)
+            await self._complete(action.employee_id, key, note, action.outcome)
             return self.view()
 
     @complete.validator
@@ -370,9 +376,15 @@ class FollowUpWorkflow:
         self._step_count += 1
         return f"{workflow.info().workflow_id}/{self._step_count}-{name}"
 
-    async def _complete(self, employee_id: str, key: str, note: FollowUpNote | None) -> None:
+    async def _complete(
+        self,
+        employee_id: str,
+        key: str,
+        note: FollowUpNote | None,
+        outcome: SalesOutcome | None = None,
+    ) -> None:
         now = workflow.now()
-        await self._steps.complete(employee_id, key, now, note)
+        await self._steps.complete(employee_id, key, now, note, outcome)
         self._status = FollowUpState.COMPLETED
         self._completed_by = employee_id
         self._completed_at = now

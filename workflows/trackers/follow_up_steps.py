@@ -27,6 +27,7 @@ from contracts.trackers.follow_ups import (
     OpenNextFollowUp,
     ReassignStep,
 )
+from contracts.trackers.sales_leads import SalesOutcome
 from workflows.directory import check_in_directory
 from workflows.policies import LOOKUP_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, refusals_re_raised
 
@@ -135,9 +136,15 @@ class FollowUpSteps:
         return supervisor
 
     async def complete(
-        self, employee_id: str, key: str, at: datetime, note: FollowUpNote | None
+        self,
+        employee_id: str,
+        key: str,
+        at: datetime,
+        note: FollowUpNote | None,
+        outcome: SalesOutcome | None = None,
     ) -> None:
-        """Mark the follow-up completed in the store, then write the closing note if any."""
+        """Mark the follow-up completed in the store (with a sales lead's outcome, if any),
+        then write the closing note if any."""
         with refusals_re_raised():
             await workflow.execute_activity_method(
                 FollowUpActivities.complete_follow_up,
@@ -147,6 +154,7 @@ class FollowUpSteps:
                     idempotency_key=key,
                     at=at,
                     note=note,
+                    outcome=outcome,
                 ),
                 start_to_close_timeout=WRITE_TIMEOUT,
                 retry_policy=WRITE_RETRY,

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleCalendarSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleRange,
-    ScheduleSpec,
-    ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
@@ -30,9 +19,8 @@ from contracts.tiers.runs import (
     TierRunReport,
     TierScoringInput,
 )
+from workers.platform.monthly_schedules import create_or_update, first_of_month_schedule
 from workflows.tiers.tier_scoring import MonthlyTierScoringWorkflow, TierScoringWorkflow
-
-CATCHUP_WINDOW = timedelta(days=1)
 
 
 def monthly_schedule(
@@ -49,8 +37,8 @@ def monthly_schedule(
     Returns:
         The schedule definition.
     """
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
+    return first_of_month_schedule(
+        ScheduleActionStartWorkflow(
             MonthlyTierScoringWorkflow.run,
             MonthlyTierScoringInput(
                 time_zone=time_zone,
@@ -60,26 +48,9 @@ def monthly_schedule(
             id=MONTHLY_TIER_WORKFLOW_ID,
             task_queue=task_queue,
         ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_month=[ScheduleRange(1)],
-                    hour=[ScheduleRange(2)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                )
-            ],
-            time_zone_name=time_zone,
-        ),
-        # SKIP: a month still scoring is never run twice at once; a 1-day catch-up window: after
-        # a long outage the missed month runs once when back (or by hand), never a burst of
-        # stale months (the server default would be a year).
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.SKIP,
-            catchup_window=CATCHUP_WINDOW,
-            pause_on_failure=False,
-        ),
-        state=ScheduleState(note="monthly Tiered Service scoring of the previous month"),
+        hour=2,
+        time_zone=time_zone,
+        note="monthly Tiered Service scoring of the previous month",
     )
 
 
@@ -111,14 +82,7 @@ async def ensure_schedule(
         shard_count=shard_count,
         max_concurrent_shards=max_concurrent_shards,
     )
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(update)
+    await create_or_update(client, schedule_id, schedule)
     return schedule_id
 
 
