@@ -8,7 +8,8 @@ can be asked, and for each role the cases that role may act in. It is data: the 
 ``docs/security.md`` shows it (``markdown_table``), and the authorisation matrix test
 (``tests/integration/test_permissions_matrix.py``) checks the live API against every cell.
 
-Pure and deterministic (no I/O): workflows import it.
+Pure and deterministic (no I/O): workflows import it. Long because it is one table, one entry
+per route: a reader checks who may do what in one place, so it is not split.
 """
 
 from __future__ import annotations

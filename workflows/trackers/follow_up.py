@@ -10,6 +10,8 @@ due date) and ``completed``.
 Who may act: ``contracts/platform/permissions.py``, re-checked against the employee directory
 (``follow_up_steps.py``), and the state rules in ``follow_up_rules.py``; how each step reaches
 the store or Kafka is in ``follow_up_steps.py``; the activities in ``workers/trackers/``.
+Past 400 lines only by its Update handlers and their validators, which Temporal requires on
+the workflow class itself.
 """
 
 from __future__ import annotations
