@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import shutil
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from temporalio.worker import Worker
 
 from contracts.ids import mass_tracker_workflow_id
 from contracts.trackers.mass import MassMode, MassTrackerInput, MassTrackerReport, MassTrackerSpec
+from tests.bench.memory import peak_rss_mib
 from tests.bench.servers import bench_servers
 from tests.secrets import temporal_settings
 from workers.platform.database import create_engine, session_factory
@@ -48,11 +48,6 @@ from workers.trackers.mass_batches import submit_batch
 from workflows.trackers.mass_trackers import MassTrackerWorkflow
 
 WRITER = "BENCH"
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass(frozen=True)

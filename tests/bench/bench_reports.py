@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import statistics
 import tempfile
 import time
@@ -36,6 +35,7 @@ from sqlalchemy import select, text
 from contracts.platform.operations import OpsConfig
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
+from tests.bench.memory import peak_rss_mib
 from workers.platform.database import Sessions, create_engine, session_factory
 from workers.platform.migrate import upgrade
 from workers.trackers import activity_reports, reports
@@ -49,11 +49,6 @@ YEAR = (date(2025, 1, 1), date(2025, 12, 31))
 KINDS = [("MS", "MS"), ("ST", "SL"), ("AT", "CW"), ("XX", "PP"), ("NT", "NT")]
 SERIES = "generate_series(CAST(:a AS integer), CAST(:b AS integer))"
 TASKS = [("BORROW", "CCAPP"), ("BORROW", "AUTOLOAN"), ("SAVE", "CERT"), ("SPEND", "DEBIT")]
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @contextmanager

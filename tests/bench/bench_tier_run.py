@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from temporalio.worker import Worker
 
 from contracts.ids import tier_scoring_workflow_id
 from contracts.tiers.runs import TierRunReport, TierScoringInput
+from tests.bench.memory import peak_rss_mib
 from tests.bench.servers import bench_servers
 from tests.secrets import temporal_settings
 from workers.platform.database import create_engine, session_factory
@@ -59,11 +59,6 @@ def generate(root: Path, period: str, members: int, seed: int) -> float:
     if child.exitcode != 0:
         raise SystemExit(f"generator failed ({child.exitcode})")
     return time.perf_counter() - began
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass(frozen=True)
